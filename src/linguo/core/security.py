@@ -1,0 +1,110 @@
+"""Password hashing, JWT access tokens and opaque refresh tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from pwdlib import PasswordHash
+
+from linguo.core.errors import InvalidToken
+
+_password_hash = PasswordHash.recommended()
+# Verified against when the email is unknown, so that a login takes as long either way.
+_DUMMY_HASH = _password_hash.hash("linguo-timing-equaliser")
+
+JWT_ALGORITHM = "HS256"
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password."""
+    return _password_hash.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Check a password against its hash in constant time (also when there is no hash)."""
+    if password_hash is None:
+        _password_hash.verify(password, _DUMMY_HASH)
+        return False
+    return _password_hash.verify(password, password_hash)
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    """What an access token asserts."""
+
+    user_id: uuid.UUID
+    role: str
+    expires_at: datetime
+
+
+def create_access_token(
+    *,
+    user_id: uuid.UUID,
+    role: str,
+    key: str,
+    issuer: str,
+    minutes: int,
+    now: datetime | None = None,
+) -> tuple[str, int]:
+    """A signed JWT for the user; returns (token, lifetime in seconds)."""
+    issued = now or datetime.now(UTC)
+    expires = issued + timedelta(minutes=minutes)
+    payload: dict[str, Any] = {
+        "sub": str(user_id),
+        "role": role,
+        "type": "access",
+        "iss": issuer,
+        "iat": int(issued.timestamp()),
+        "exp": int(expires.timestamp()),
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(payload, key, algorithm=JWT_ALGORITHM), minutes * 60
+
+
+def decode_access_token(token: str, *, key: str, issuer: str) -> AccessClaims:
+    """Verify signature, expiry, issuer and type; raise InvalidToken otherwise."""
+    try:
+        payload = jwt.decode(
+            token,
+            key,
+            algorithms=[JWT_ALGORITHM],
+            issuer=issuer,
+            options={"require": ["sub", "exp", "iat", "iss"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("The access token has expired.", details={"reason": "expired"}) from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidToken() from exc
+    if payload.get("type") != "access":
+        raise InvalidToken()
+    try:
+        user_id = uuid.UUID(payload["sub"])
+    except (ValueError, TypeError) as exc:
+        raise InvalidToken() from exc
+    return AccessClaims(
+        user_id=user_id,
+        role=str(payload.get("role", "")),
+        expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+    )
+
+
+def new_refresh_token() -> str:
+    """A random opaque refresh token (384 bits)."""
+    return secrets.token_urlsafe(48)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a token; only this is stored, so a database leak reveals no usable token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def tokens_match(presented: str, stored_hash: str) -> bool:
+    """Constant-time check that a presented token hashes to the stored hash."""
+    return hmac.compare_digest(hash_token(presented), stored_hash)

@@ -1,0 +1,1 @@
+"""Gamification: XP, levels, streaks, achievements, gems, leagues and the social feed."""

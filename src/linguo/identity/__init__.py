@@ -1,0 +1,1 @@
+"""Identity: accounts, authentication, tokens and devices."""

@@ -1,0 +1,223 @@
+"""Test setup: real PostgreSQL and Redis servers for the run, the app, and an HTTP client.
+
+Servers come from `tests/services.py` (Debian packages), or from LINGUO_TEST_DATABASE_URL
+and LINGUO_TEST_REDIS_URL when those point at servers you already run. One database is
+created and migrated per run; every test starts from empty tables and an empty Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from sqlalchemy import text, update
+
+from linguo.app import create_app
+from linguo.config import Settings
+from linguo.core import migrations
+from linguo.core.db import Base, Database
+from linguo.models.identity import Role, User
+from tests.services import PostgresServer, RedisServer
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class TestServers:
+    """Where the run's servers listen."""
+
+    __test__ = False  # not a test class, whatever its name
+
+    postgres_admin_url: str
+    database_url: str
+    redis_url: str
+
+
+def _create_database(admin_url: str, name: str) -> None:
+    async def create() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[TestServers]:
+    """PostgreSQL and Redis for the whole run, stopped at the end."""
+    started: list[PostgresServer | RedisServer] = []
+    admin_url = os.environ.get("LINGUO_TEST_DATABASE_URL")
+    redis_url = os.environ.get("LINGUO_TEST_REDIS_URL")
+    try:
+        if not admin_url:
+            postgres = PostgresServer()
+            postgres.start()
+            started.append(postgres)
+            admin_url = postgres.url
+        if not redis_url:
+            redis = RedisServer()
+            redis.start()
+            started.append(redis)
+            redis_url = redis.url
+        name = f"linguo_test_{os.getpid()}"
+        _create_database(admin_url, name)
+        database_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+        migrations.upgrade(database_url)
+        yield TestServers(
+            postgres_admin_url=admin_url, database_url=database_url, redis_url=redis_url
+        )
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def make_settings(servers: TestServers, **overrides: Any) -> Settings:
+    """Settings for a test app; rate limits are high unless a test lowers them."""
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": servers.database_url,
+        "redis_url": None,
+        "secret_key": TEST_SECRET,
+        "rate_limit_ip": "10000/minute",
+        "rate_limit_user": "10000/minute",
+        "rate_limit_auth": "10000/minute",
+        "scheduler_enabled": False,
+        "log_json": True,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """A fully started app (lifespan entered) for the block."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def client_for(app: FastAPI, **kwargs: Any) -> httpx.AsyncClient:
+    """An HTTP client talking to the app in-process."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver", **kwargs)
+
+
+@pytest.fixture(scope="session")
+def settings(servers: TestServers) -> Settings:
+    """The default test settings: real PostgreSQL, in-process cache and jobs."""
+    return make_settings(servers)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app shared by most tests."""
+    async with running_app(settings) as application:
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def database(servers: TestServers) -> AsyncIterator[Database]:
+    """Direct database access for arranging and checking state."""
+    db = Database(servers.database_url)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _clean_state(request: pytest.FixtureRequest, servers: TestServers) -> AsyncIterator[None]:
+    """Every test starts with empty tables, an empty Redis and fresh rate-limit counters."""
+    yield
+    conn = await asyncpg.connect(servers.database_url)
+    try:
+        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+        await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+    redis = Redis.from_url(servers.redis_url)
+    try:
+        await redis.flushdb()
+    finally:
+        await redis.aclose()
+    if "app" in request.fixturenames:
+        application: FastAPI = request.getfixturevalue("app")
+        await application.state.rate_limiter.reset()
+        await application.state.cache.delete_prefix("")
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP client for the shared app."""
+    async with client_for(app) as http:
+        yield http
+
+
+async def register(
+    client: httpx.AsyncClient, email: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """Register a learner and return the created user."""
+    body = {"email": email or f"learner-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD}
+    body.update(fields)
+    response = await client.post("/api/v1/auth/register", json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
+    """Log in and return the token pair."""
+    response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    """Authorization header for a token pair."""
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+UserFactory = Callable[..., Awaitable[tuple[dict[str, Any], dict[str, str], dict[str, Any]]]]
+
+
+@pytest.fixture
+def user_factory(client: httpx.AsyncClient, database: Database) -> UserFactory:
+    """Create a user (optionally with a role) and return (user, auth headers, tokens)."""
+
+    async def make(
+        role: Role = Role.STUDENT, **fields: Any
+    ) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+        user = await register(client, **fields)
+        if role is not Role.STUDENT:
+            async with database.session() as session:
+                await session.execute(
+                    update(User).where(User.id == uuid.UUID(user["id"])).values(role=role)
+                )
+        tokens = await login(client, user["email"])
+        return user, bearer(tokens), tokens
+
+    return make
+
+
+async def scalar(database: Database, sql: str, **params: Any) -> Any:
+    """Run one SQL query and return its single value."""
+    async with database.session() as session:
+        return (await session.execute(text(sql), params)).scalar()
+
+
+async def execute(database: Database, sql: str, **params: Any) -> None:
+    """Run one SQL statement that returns no rows, committed."""
+    async with database.session() as session:
+        await session.execute(text(sql), params)

@@ -1,0 +1,471 @@
+"""Identity routes through HTTP: registration, login, tokens, profile, admin, devices."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import jwt
+import pytest
+
+from linguo.core.db import Database
+from linguo.core.security import create_access_token
+from linguo.models.identity import Role
+from tests.conftest import (
+    PASSWORD,
+    TEST_SECRET,
+    UserFactory,
+    bearer,
+    execute,
+    login,
+    register,
+    scalar,
+)
+
+API = "/api/v1"
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["request_id"] == response.headers["x-request-id"]
+    return dict(error)
+
+
+# Registration
+
+
+async def test_register_returns_the_user_with_defaults(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        f"{API}/auth/register", json={"email": "Ana@Example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 201
+    user = response.json()
+    assert user["email"] == "Ana@example.com"  # the domain is normalised, the local part kept
+    assert user["role"] == "student"
+    assert user["plan"] == "free"
+    assert (user["native_language"], user["target_language"]) == ("en", "fr")
+    assert (user["proficiency_level"], user["timezone"]) == ("A1", "UTC")
+    assert (user["total_xp"], user["level"], user["current_streak"], user["longest_streak"]) == (
+        0,
+        1,
+        0,
+        0,
+    )
+    assert "password" not in response.text and "password_hash" not in user
+    assert datetime.fromisoformat(user["created_at"]).utcoffset() == timedelta(0)
+
+
+async def test_register_duplicate_email_in_any_case_is_409(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await register(client, "maria@example.com")
+    response = await client.post(
+        f"{API}/auth/register", json={"email": "MARIA@example.COM", "password": PASSWORD}
+    )
+    assert_error(response, 409, "email_taken")
+    assert await scalar(database, "SELECT count(*) FROM users") == 1
+
+
+async def test_concurrent_registrations_of_one_email_create_one_account(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    body = {"email": "race@example.com", "password": PASSWORD}
+    responses = await asyncio.gather(
+        *(client.post(f"{API}/auth/register", json=body) for _ in range(5))
+    )
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409, 409]
+    assert await scalar(database, "SELECT count(*) FROM users") == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("password", "short"),
+        ("password", "x" * 129),
+        ("email", "not-an-email"),
+        ("timezone", "Mars/Olympus_Mons"),
+        ("proficiency_level", "D1"),
+        ("native_language", "English"),
+        ("role", "admin"),
+    ],
+)
+async def test_register_rejects_bad_input_and_creates_nothing(
+    client: httpx.AsyncClient, database: Database, field: str, value: str
+) -> None:
+    body = {"email": "new@example.com", "password": PASSWORD, field: value}
+    error = assert_error(
+        await client.post(f"{API}/auth/register", json=body), 422, "validation_error"
+    )
+    assert any(field in detail["loc"] for detail in error["details"])  # type: ignore[attr-defined]
+    assert await scalar(database, "SELECT count(*) FROM users") == 0
+
+
+async def test_register_accepts_an_iana_timezone(client: httpx.AsyncClient) -> None:
+    user = await register(client, timezone="America/Argentina/Buenos_Aires", target_language="es")
+    assert user["timezone"] == "America/Argentina/Buenos_Aires"
+    assert user["target_language"] == "es"
+
+
+# Login and tokens
+
+
+async def test_login_with_any_email_case_issues_working_tokens(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    user = await register(client, "case@example.com")
+    tokens = await login(client, "CASE@example.com")
+    assert tokens["token_type"] == "bearer"
+    assert 15 * 60 <= tokens["expires_in"] <= 60 * 60
+    me = await client.get(f"{API}/users/me", headers=bearer(tokens))
+    assert me.status_code == 200 and me.json()["id"] == user["id"]
+    assert me.json()["last_login_at"] is not None
+    stored = await scalar(database, "SELECT token_hash FROM refresh_tokens")
+    assert stored != tokens["refresh_token"] and len(stored) == 64
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("login@example.com", "wrong password"), ("nobody@example.com", PASSWORD)],
+)
+async def test_bad_credentials_are_401_whoever_the_email(
+    client: httpx.AsyncClient, email: str, password: str
+) -> None:
+    await register(client, "login@example.com")
+    response = await client.post(f"{API}/auth/login", json={"email": email, "password": password})
+    error = assert_error(response, 401, "invalid_credentials")
+    assert error["message"] == "Incorrect email or password."
+
+
+async def test_oauth2_token_form_logs_in(client: httpx.AsyncClient) -> None:
+    await register(client, "form@example.com")
+    response = await client.post(
+        f"{API}/auth/token", data={"username": "form@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    assert (await client.get(f"{API}/users/me", headers=bearer(response.json()))).status_code == 200
+    bad = await client.post(
+        f"{API}/auth/token", data={"username": "form@example.com", "password": "x"}
+    )
+    assert_error(bad, 401, "invalid_credentials")
+
+
+async def test_refresh_rotates_and_the_old_token_is_spent(client: httpx.AsyncClient) -> None:
+    user = await register(client)
+    first = await login(client, user["email"])
+    response = await client.post(
+        f"{API}/auth/refresh", json={"refresh_token": first["refresh_token"]}
+    )
+    assert response.status_code == 200
+    second = response.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert (await client.get(f"{API}/users/me", headers=bearer(second))).status_code == 200
+
+
+async def test_reusing_a_spent_refresh_token_revokes_the_whole_family(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    user = await register(client)
+    stolen = await login(client, user["email"])
+    other_device = await login(client, user["email"])
+    rotated = (
+        await client.post(f"{API}/auth/refresh", json={"refresh_token": stolen["refresh_token"]})
+    ).json()
+
+    reuse = await client.post(
+        f"{API}/auth/refresh", json={"refresh_token": stolen["refresh_token"]}
+    )
+    assert_error(reuse, 401, "invalid_token")
+    assert "already used" in reuse.json()["error"]["message"]
+
+    # The legitimate successor is revoked too, and the revocation was committed.
+    after = await client.post(
+        f"{API}/auth/refresh", json={"refresh_token": rotated["refresh_token"]}
+    )
+    assert_error(after, 401, "invalid_token")
+    live = await scalar(database, "SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NULL")
+    assert live == 1  # only the other device's family survives
+    assert (
+        await client.post(
+            f"{API}/auth/refresh", json={"refresh_token": other_device["refresh_token"]}
+        )
+    ).status_code == 200
+
+
+async def test_concurrent_refreshes_with_one_token_yield_one_pair(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await register(client)
+    tokens = await login(client, user["email"])
+    body = {"refresh_token": tokens["refresh_token"]}
+    responses = await asyncio.gather(
+        *(client.post(f"{API}/auth/refresh", json=body) for _ in range(3))
+    )
+    assert sorted(r.status_code for r in responses) == [200, 401, 401]
+
+
+async def test_unknown_and_expired_refresh_tokens_are_401(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    unknown = await client.post(f"{API}/auth/refresh", json={"refresh_token": "x" * 64})
+    assert_error(unknown, 401, "invalid_token")
+    user = await register(client)
+    tokens = await login(client, user["email"])
+    await execute(database, "UPDATE refresh_tokens SET expires_at = now() - interval '1 s'")
+    expired = await client.post(
+        f"{API}/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    error = assert_error(expired, 401, "invalid_token")
+    assert error["details"] == {"reason": "expired"}
+
+
+async def test_logout_revokes_the_refresh_token_and_is_idempotent(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await register(client)
+    tokens = await login(client, user["email"])
+    body = {"refresh_token": tokens["refresh_token"]}
+    assert (await client.post(f"{API}/auth/logout", json=body)).status_code == 204
+    assert (await client.post(f"{API}/auth/logout", json=body)).status_code == 204
+    assert_error(await client.post(f"{API}/auth/refresh", json=body), 401, "invalid_token")
+
+
+async def test_disabled_user_cannot_log_in_refresh_or_use_tokens(
+    client: httpx.AsyncClient, user_factory: UserFactory
+) -> None:
+    _, admin_headers, _ = await user_factory(Role.ADMIN)
+    learner, learner_headers, learner_tokens = await user_factory()
+    disabled = await client.post(f"{API}/users/{learner['id']}/disable", headers=admin_headers)
+    assert disabled.status_code == 200 and disabled.json()["is_active"] is False
+
+    login_response = await client.post(
+        f"{API}/auth/login", json={"email": learner["email"], "password": PASSWORD}
+    )
+    assert_error(login_response, 403, "account_disabled")
+    refresh = await client.post(
+        f"{API}/auth/refresh", json={"refresh_token": learner_tokens["refresh_token"]}
+    )
+    assert_error(refresh, 401, "invalid_token")
+    assert_error(await client.get(f"{API}/users/me", headers=learner_headers), 401, "invalid_token")
+
+    enabled = await client.post(f"{API}/users/{learner['id']}/enable", headers=admin_headers)
+    assert enabled.json()["is_active"] is True
+    assert (
+        await client.post(
+            f"{API}/auth/login", json={"email": learner["email"], "password": PASSWORD}
+        )
+    ).status_code == 200
+
+
+# Access tokens
+
+
+async def test_me_requires_a_token(client: httpx.AsyncClient) -> None:
+    response = await client.get(f"{API}/users/me")
+    assert_error(response, 401, "not_authenticated")
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        jwt.encode(
+            {
+                "sub": str(uuid.uuid4()),
+                "exp": 4102444800,
+                "iat": 0,
+                "iss": "linguo",
+                "type": "access",
+            },
+            "another-key-that-is-long-enough-for-hs256",
+            algorithm="HS256",
+        ),
+        jwt.encode(
+            {
+                "sub": str(uuid.uuid4()),
+                "exp": 4102444800,
+                "iat": 0,
+                "iss": "linguo",
+                "type": "access",
+            },
+            TEST_SECRET,
+            algorithm="HS256",
+        ),
+        jwt.encode(
+            {"sub": "x", "exp": 4102444800, "iat": 0, "iss": "linguo", "type": "refresh"},
+            TEST_SECRET,
+            algorithm="HS256",
+        ),
+        jwt.encode(
+            {
+                "sub": str(uuid.uuid4()),
+                "exp": 4102444800,
+                "iat": 0,
+                "iss": "someone-else",
+                "type": "access",
+            },
+            TEST_SECRET,
+            algorithm="HS256",
+        ),
+    ],
+    ids=["malformed", "wrong-signature", "unknown-user", "wrong-type", "wrong-issuer"],
+)
+async def test_invalid_access_tokens_are_401(client: httpx.AsyncClient, token: str) -> None:
+    response = await client.get(f"{API}/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert_error(response, 401, "invalid_token")
+
+
+async def test_expired_access_token_is_401_with_reason(client: httpx.AsyncClient) -> None:
+    user = await register(client)
+    token, _ = create_access_token(
+        user_id=uuid.UUID(user["id"]),
+        role="student",
+        key=TEST_SECRET,
+        issuer="linguo",
+        minutes=15,
+        now=datetime.now(UTC) - timedelta(minutes=16),
+    )
+    response = await client.get(f"{API}/users/me", headers={"Authorization": f"Bearer {token}"})
+    error = assert_error(response, 401, "invalid_token")
+    assert error["details"] == {"reason": "expired"}
+
+
+# Profile
+
+
+async def test_patch_me_changes_only_sent_fields(
+    client: httpx.AsyncClient, user_factory: UserFactory
+) -> None:
+    _, headers, _ = await user_factory(full_name="Old Name")
+    response = await client.patch(
+        f"{API}/users/me",
+        headers=headers,
+        json={"timezone": "Europe/Paris", "target_language": "es", "proficiency_level": "B1"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["timezone"], body["target_language"], body["proficiency_level"]) == (
+        "Europe/Paris",
+        "es",
+        "B1",
+    )
+    assert body["full_name"] == "Old Name"
+    again = await client.get(f"{API}/users/me", headers=headers)
+    assert again.json()["timezone"] == "Europe/Paris"
+    cleared = await client.patch(f"{API}/users/me", headers=headers, json={"full_name": None})
+    assert cleared.json()["full_name"] is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"role": "admin"},
+        {"email": "other@example.com"},
+        {"timezone": "Nowhere/City"},
+        {"target_language": None},
+        {"total_xp": 1000},
+    ],
+)
+async def test_patch_me_rejects_bad_or_unknown_fields_and_changes_nothing(
+    client: httpx.AsyncClient, user_factory: UserFactory, body: dict[str, object]
+) -> None:
+    user, headers, _ = await user_factory()
+    assert_error(
+        await client.patch(f"{API}/users/me", headers=headers, json=body), 422, "validation_error"
+    )
+    me = (await client.get(f"{API}/users/me", headers=headers)).json()
+    assert me == {**user, "last_login_at": me["last_login_at"]}
+
+
+# Admin
+
+
+async def test_listing_users_is_admin_only_and_paged(
+    client: httpx.AsyncClient, user_factory: UserFactory
+) -> None:
+    _, student_headers, _ = await user_factory()
+    _, tutor_headers, _ = await user_factory(Role.TUTOR)
+    _, admin_headers, _ = await user_factory(Role.ADMIN)
+    for headers in (student_headers, tutor_headers):
+        assert_error(await client.get(f"{API}/users", headers=headers), 403, "forbidden")
+
+    page = await client.get(f"{API}/users", headers=admin_headers, params={"limit": 2})
+    assert page.status_code == 200
+    body = page.json()
+    assert (body["total"], body["limit"], body["offset"], len(body["items"])) == (3, 2, 0, 2)
+    rest = (await client.get(f"{API}/users", headers=admin_headers, params={"offset": 2})).json()
+    assert len(rest["items"]) == 1
+    ids = {item["id"] for item in body["items"]} | {item["id"] for item in rest["items"]}
+    assert len(ids) == 3
+    tutors = (
+        await client.get(f"{API}/users", headers=admin_headers, params={"role": "tutor"})
+    ).json()
+    assert [item["role"] for item in tutors["items"]] == ["tutor"]
+    assert_error(
+        await client.get(f"{API}/users", headers=admin_headers, params={"limit": 101}),
+        422,
+        "validation_error",
+    )
+
+
+async def test_disabling_an_unknown_user_is_404(
+    client: httpx.AsyncClient, user_factory: UserFactory
+) -> None:
+    _, admin_headers, _ = await user_factory(Role.ADMIN)
+    response = await client.post(f"{API}/users/{uuid.uuid4()}/disable", headers=admin_headers)
+    assert_error(response, 404, "not_found")
+
+
+# Devices
+
+
+async def test_device_registration_is_idempotent_per_device_id(
+    client: httpx.AsyncClient, user_factory: UserFactory, database: Database
+) -> None:
+    _, headers, _ = await user_factory()
+    body = {"device_id": "phone-1", "push_token": "token-a", "platform": "ios"}
+    first = await client.post(f"{API}/users/me/devices", headers=headers, json=body)
+    assert first.status_code == 201
+    second = await client.post(
+        f"{API}/users/me/devices", headers=headers, json={**body, "push_token": "token-b"}
+    )
+    assert second.status_code == 201
+    assert second.json()["id"] == first.json()["id"]
+    assert await scalar(database, "SELECT push_token FROM devices") == "token-b"
+    listed = (await client.get(f"{API}/users/me/devices", headers=headers)).json()
+    assert [device["device_id"] for device in listed] == ["phone-1"]
+    assert "push_token" not in listed[0]
+
+
+async def test_a_push_token_follows_the_account_that_registered_it_last(
+    client: httpx.AsyncClient, user_factory: UserFactory, database: Database
+) -> None:
+    _, first_headers, _ = await user_factory()
+    _, second_headers, _ = await user_factory()
+    body = {"device_id": "shared-tablet", "push_token": "shared-token", "platform": "android"}
+    await client.post(f"{API}/users/me/devices", headers=first_headers, json=body)
+    await client.post(f"{API}/users/me/devices", headers=second_headers, json=body)
+    assert (await client.get(f"{API}/users/me/devices", headers=first_headers)).json() == []
+    assert await scalar(database, "SELECT count(*) FROM devices") == 1
+
+
+async def test_device_input_is_validated_and_deletion_works(
+    client: httpx.AsyncClient, user_factory: UserFactory
+) -> None:
+    _, headers, _ = await user_factory()
+    bad = {"device_id": "x", "push_token": "t", "platform": "blackberry"}
+    assert_error(
+        await client.post(f"{API}/users/me/devices", headers=headers, json=bad),
+        422,
+        "validation_error",
+    )
+    good = {"device_id": "x", "push_token": "t", "platform": "web"}
+    await client.post(f"{API}/users/me/devices", headers=headers, json=good)
+    assert (await client.delete(f"{API}/users/me/devices/x", headers=headers)).status_code == 204
+    assert_error(
+        await client.delete(f"{API}/users/me/devices/x", headers=headers), 404, "not_found"
+    )
