@@ -469,3 +469,16 @@ async def test_device_input_is_validated_and_deletion_works(
     assert_error(
         await client.delete(f"{API}/users/me/devices/x", headers=headers), 404, "not_found"
     )
+
+
+async def test_token_responses_are_never_cached(client: httpx.AsyncClient) -> None:
+    user = await register(client)
+    response = await client.post(
+        f"{API}/auth/login", json={"email": user["email"], "password": PASSWORD}
+    )
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    refreshed = await client.post(
+        f"{API}/auth/refresh", json={"refresh_token": response.json()["refresh_token"]}
+    )
+    assert refreshed.headers["cache-control"] == "no-store"

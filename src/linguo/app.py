@@ -6,19 +6,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from linguo import __version__
 from linguo.config import Settings, get_settings
-from linguo.core import jobs
+from linguo.core import jobs, migrations
 from linguo.core.cache import create_cache
 from linguo.core.db import Database
 from linguo.core.errors import error_responses, install_error_handlers
 from linguo.core.jobs import CeleryJobBackend, InProcessJobRunner, JobContext
 from linguo.core.logging import configure_logging
-from linguo.core.metrics import watch_database_pool
-from linguo.core.middleware import RequestContextMiddleware, TrustedHostMiddleware
+from linguo.core.metrics import unwatch_database_pool, watch_database_pool
+from linguo.core.middleware import (
+    DeclaredBodySizeMiddleware,
+    EnvelopeCORSMiddleware,
+    RequestContextMiddleware,
+    TrustedHostMiddleware,
+)
 from linguo.core.ratelimit import RateLimiter, limit_api
 from linguo.identity.router import auth_router, users_router
 from linguo.ops.router import router as ops_router
@@ -38,28 +42,34 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     watch_database_pool(database.engine)
     jobs.load_task_modules()
     runner: InProcessJobRunner | None = None
+    celery_backend: CeleryJobBackend | None = None
     if settings.redis_url:
         from redis.asyncio import Redis
 
         app.state.redis = Redis.from_url(settings.redis_url)
-        jobs.set_backend(CeleryJobBackend(settings))
+        celery_backend = CeleryJobBackend(settings)
+        previous_backend = jobs.set_backend(celery_backend)
     else:
         runner = InProcessJobRunner(
             JobContext(settings=settings, db=database, cache=cache),
             scheduler=settings.scheduler_enabled,
         )
         await runner.start()
-        jobs.set_backend(runner)
+        previous_backend = jobs.set_backend(runner)
     app.state.job_runner = runner
     try:
         yield
     finally:
         if runner is not None:
             await runner.stop()
-        jobs.set_backend(None)
+        if celery_backend is not None:
+            await celery_backend.close()
+        # Several apps can live in one process (tests): give the backend back.
+        jobs.set_backend(previous_backend)
         if app.state.redis is not None:
             await app.state.redis.aclose()
         await cache.close()
+        unwatch_database_pool(database.engine)
         await database.dispose()
 
 
@@ -75,13 +85,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.settings = settings
+    app.state.schema_heads = migrations.head_revisions()
     app.state.signing_key = settings.signing_key()
     install_error_handlers(app)
 
     api = APIRouter(
         prefix=API_PREFIX,
         dependencies=[Depends(limit_api)],
-        responses=error_responses(422, 429, 500),
+        responses=error_responses(413, 422, 429, 500),
+        max_body_size=settings.max_body_bytes,
     )
     api.include_router(auth_router)
     api.include_router(users_router)
@@ -89,10 +101,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
 
     # Added innermost first: the request context wraps everything but error rendering.
+    app.add_middleware(DeclaredBodySizeMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            EnvelopeCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_credentials=True,
             allow_methods=["*"],

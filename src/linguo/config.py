@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     forwarded_allow_ips: str = "127.0.0.1"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     secret_key: SecretStr | None = None
     access_token_minutes: int = Field(default=30, ge=15, le=60)

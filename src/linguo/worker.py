@@ -37,6 +37,7 @@ def _close_worker_context(**_: Any) -> None:
     global _loop, _context
     if _loop is not None and _context is not None:
         _loop.run_until_complete(_context.db.dispose())
+        _loop.run_until_complete(_context.cache.close())
         _loop.close()
     _loop = _context = None
 

@@ -54,6 +54,7 @@ class MemoryCache:
 
     async def set(self, key: str, value: Any, ttl_seconds: int) -> None:
         """See Cache.set."""
+        _check_ttl(ttl_seconds)
         if len(self._data) >= self.max_entries and key not in self._data:
             self._evict()
         # Stored serialised so callers can't mutate cached objects and both backends agree.
@@ -97,6 +98,7 @@ class RedisCache:
 
     async def set(self, key: str, value: Any, ttl_seconds: int) -> None:
         """See Cache.set."""
+        _check_ttl(ttl_seconds)
         await self.client.set(self.namespace + key, json.dumps(value), ex=ttl_seconds)
 
     async def delete(self, key: str) -> None:
@@ -121,17 +123,25 @@ class RedisCache:
         await self.client.aclose()
 
 
+def _check_ttl(ttl_seconds: int) -> None:
+    if ttl_seconds < 1:
+        raise ValueError("ttl_seconds must be at least 1")
+
+
 def _escape_glob(value: str) -> str:
     return "".join("\\" + char if char in "*?[]\\" else char for char in value)
 
 
 async def cached(cache: Cache, key: str, ttl_seconds: int, load: Callable[[], Awaitable[T]]) -> T:
-    """Return the cached value for `key`, computing and storing it with `load` on a miss."""
-    value = await cache.get(key)
-    if value is not None:
-        return value  # type: ignore[no-any-return]
+    """Return the cached value for `key`, computing and storing it with `load` on a miss.
+
+    The value is stored wrapped, so that a loaded None is cached like any other value.
+    """
+    entry = await cache.get(key)
+    if entry is not None:
+        return entry["value"]  # type: ignore[no-any-return]
     fresh = await load()
-    await cache.set(key, fresh, ttl_seconds)
+    await cache.set(key, {"value": fresh}, ttl_seconds)
     return fresh
 
 

@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     EMAIL_TAKEN = "email_taken"
     INVALID_HOST = "invalid_host"
+    CORS_REJECTED = "cors_rejected"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     RATE_LIMITED = "rate_limited"

@@ -11,6 +11,7 @@ The same celery schedule objects drive the in-process scheduler.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 if TYPE_CHECKING:
     from celery.schedules import BaseSchedule
@@ -95,10 +97,11 @@ _pending: ContextVar[list[tuple[str, dict[str, Any]]] | None] = ContextVar(
 )
 
 
-def set_backend(backend: JobBackend | None) -> None:
-    """Install the process's job backend (done by the app lifespan or the worker)."""
+def set_backend(backend: JobBackend | None) -> JobBackend | None:
+    """Install the process's job backend (done by the app lifespan); returns the previous one."""
     global _backend
-    _backend = backend
+    previous, _backend = _backend, backend
+    return previous
 
 
 async def enqueue(name: str, **kwargs: Any) -> None:
@@ -226,24 +229,34 @@ class InProcessJobRunner:
                         await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key})
                     ).scalar_one()
                     if acquired:
-                        await self._schedule_as_leader(last_run)
+                        try:
+                            await self._schedule_as_leader(conn, last_run)
+                        finally:
+                            # The lock belongs to the session, not the transaction: without
+                            # this the pooled connection would keep it after a stop or error.
+                            with contextlib.suppress(Exception):
+                                await conn.execute(
+                                    text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key}
+                                )
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("scheduler_error")
             await asyncio.sleep(30)
 
-    async def _schedule_as_leader(self, last_run: dict[str, datetime]) -> None:
-        now = datetime.now(UTC)
-        for spec in registry.values():
-            if spec.schedule is not None:
-                last_run.setdefault(spec.name, now)
+    async def _schedule_as_leader(
+        self, lock_conn: AsyncConnection, last_run: dict[str, datetime]
+    ) -> None:
         while True:
+            # The lock lives as long as this connection: if it broke, another process may
+            # lead now, so stop scheduling (the error ends the leadership).
+            await lock_conn.execute(text("SELECT 1"))
             wait = 60.0
-            for spec in registry.values():
+            now = datetime.now(UTC)
+            for spec in list(registry.values()):
                 if spec.schedule is None:
                     continue
-                due, next_check = spec.schedule.is_due(last_run[spec.name])
+                due, next_check = spec.schedule.is_due(last_run.setdefault(spec.name, now))
                 if due:
                     last_run[spec.name] = datetime.now(UTC)
                     await self.send(spec.name, dict(spec.schedule_kwargs))
@@ -262,3 +275,7 @@ class CeleryJobBackend:
     async def send(self, name: str, kwargs: dict[str, Any]) -> None:
         """Publish the job on the broker (off the event loop: the client is blocking)."""
         await asyncio.to_thread(self.celery.send_task, name, kwargs=kwargs)
+
+    async def close(self) -> None:
+        """Release the broker connections."""
+        await asyncio.to_thread(self.celery.close)

@@ -31,36 +31,39 @@ HTTP_LATENCY = Histogram(
 
 
 class DatabasePoolCollector(Collector):
-    """Reads the SQLAlchemy pool's counters at scrape time."""
+    """Reads the pool counters of the process's engines at scrape time (summed)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self) -> None:
+        self.engines: list[AsyncEngine] = []
 
     def collect(self) -> Iterator[Metric]:
         """Yield the pool gauges."""
-        pool = self.engine.pool
         gauges = {
             "linguo_db_pool_size": ("Connections the pool keeps open.", "size"),
             "linguo_db_pool_checked_out": ("Connections in use.", "checkedout"),
             "linguo_db_pool_checked_in": ("Idle connections in the pool.", "checkedin"),
             "linguo_db_pool_overflow": ("Connections opened beyond the pool size.", "overflow"),
         }
+        if not self.engines:
+            return
         for name, (doc, attribute) in gauges.items():
-            reader = getattr(pool, attribute, None)
-            if reader is None:
-                continue
+            readers = [getattr(engine.pool, attribute, None) for engine in self.engines]
             family = GaugeMetricFamily(name, doc)
-            family.add_metric([], float(reader()))
+            family.add_metric([], float(sum(reader() for reader in readers if reader is not None)))
             yield family
 
 
-_pool_collector: DatabasePoolCollector | None = None
+_pool_collector = DatabasePoolCollector()
+registry.register(_pool_collector)
 
 
 def watch_database_pool(engine: AsyncEngine) -> None:
-    """Export the pool gauges of `engine` (replacing any engine watched before)."""
-    global _pool_collector
-    if _pool_collector is not None:
-        registry.unregister(_pool_collector)
-    _pool_collector = DatabasePoolCollector(engine)
-    registry.register(_pool_collector)
+    """Export the pool gauges of `engine` (at start-up)."""
+    if engine not in _pool_collector.engines:
+        _pool_collector.engines.append(engine)
+
+
+def unwatch_database_pool(engine: AsyncEngine) -> None:
+    """Stop exporting the pool gauges of `engine` (at shutdown)."""
+    if engine in _pool_collector.engines:
+        _pool_collector.engines.remove(engine)

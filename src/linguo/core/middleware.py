@@ -8,6 +8,8 @@ import uuid
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linguo.core.context import current_user_id, set_request_id, set_user_id
@@ -61,6 +63,8 @@ class RequestContextMiddleware:
                 status_code = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "no-referrer")
             await send(message)
 
         try:
@@ -68,6 +72,10 @@ class RequestContextMiddleware:
         finally:
             duration = time.perf_counter() - started
             template = route_template(scope)
+            if template == "unmatched" and status_code < 400:
+                # Starlette routes (the docs pages) leave no route in the scope; their
+                # paths are fixed, so they are safe to use as labels.
+                template = scope["path"]
             method = scope["method"]
             HTTP_REQUESTS.labels(method, template, str(status_code)).inc()
             HTTP_LATENCY.labels(method, template).observe(duration)
@@ -111,3 +119,53 @@ class TrustedHostMiddleware:
             return
         response = error_response(400, ErrorCode.INVALID_HOST, "Invalid host header.")
         await response(scope, receive, send)
+
+
+class EnvelopeCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS handling, with refused preflights answered in the error envelope."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        """See CORSMiddleware.preflight_response."""
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        headers = {
+            key: value
+            for key, value in response.headers.items()
+            if key.lower() not in ("content-length", "content-type")
+        }
+        return error_response(
+            400,
+            ErrorCode.CORS_REJECTED,
+            "The cross-origin request is not allowed.",
+            details={"refused": refused.split(", ")},
+            headers=headers,
+        )
+
+
+class DeclaredBodySizeMiddleware:
+    """Refuses a body whose declared Content-Length is over the limit, in the envelope.
+
+    Bodies without a Content-Length (chunked) are cut off by FastAPI's own `max_body_size`
+    on the API router, whose error reaches our handlers; the declared size is checked
+    here because Starlette answers that case itself with plain text.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            declared = Headers(scope=scope).get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_body_bytes:
+                response = error_response(
+                    413,
+                    ErrorCode.PAYLOAD_TOO_LARGE,
+                    "The request body is too large.",
+                    details={"max_bytes": self.max_body_bytes},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

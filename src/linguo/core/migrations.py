@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,3 +35,10 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 def downgrade(database_url: str, revision: str) -> None:
     """Migrate the database down to `revision` (e.g. "base")."""
     command.downgrade(alembic_config(database_url), revision)
+
+
+def head_revisions() -> set[str]:
+    """The head revision(s) of the migration scripts this code ships."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    return set(ScriptDirectory.from_config(config).get_heads())

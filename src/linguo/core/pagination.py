@@ -46,11 +46,17 @@ Pagination = Annotated[PageParams, Depends(page_params)]
 async def paginate(
     session: AsyncSession, stmt: Select[Any], params: PageParams
 ) -> tuple[list[Any], int]:
-    """Run `stmt` for one page and count all its rows; returns (rows, total)."""
-    total = (
-        await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    ).scalar_one()
-    if total == 0 or params.offset >= total:
-        return [], total
-    rows = (await session.execute(stmt.limit(params.limit).offset(params.offset))).scalars().all()
-    return list(rows), total
+    """Run `stmt` (selecting one entity) for one page; returns (rows, total of all pages).
+
+    The total comes from the same query (`count(*) OVER ()`), so it always agrees with
+    the rows; only a page past the end needs a separate count.
+    """
+    paged = stmt.add_columns(func.count().over().label("_total"))
+    result = await session.execute(paged.limit(params.limit).offset(params.offset))
+    rows = result.all()
+    if rows:
+        return [row[0] for row in rows], int(rows[0][-1])
+    if params.offset == 0:
+        return [], 0
+    count = select(func.count()).select_from(stmt.order_by(None).subquery())
+    return [], int((await session.execute(count)).scalar_one())

@@ -33,6 +33,12 @@ def _client(request: Request) -> service.ClientInfo:
     return service.ClientInfo(ip=client_ip(request), user_agent=request.headers.get("user-agent"))
 
 
+def _no_store(response: Response) -> None:
+    # Token responses must never be cached (RFC 6749, section 5.1).
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+
+
 def _signing_key(request: Request) -> str:
     key: str = request.app.state.signing_key
     return key
@@ -53,6 +59,7 @@ async def register(data: RegisterRequest, session: DbSession, _: AuthRateLimit) 
 async def login(
     data: LoginRequest,
     request: Request,
+    response: Response,
     session: DbSession,
     settings: AppSettings,
     _: AuthRateLimit,
@@ -61,6 +68,7 @@ async def login(
     await request.app.state.rate_limiter.hit(
         "login-account", data.email.lower(), request.app.state.rate_limiter.auth_limits
     )
+    _no_store(response)
     return await service.login(
         session, data.email, data.password, settings, _signing_key(request), _client(request)
     )
@@ -70,6 +78,7 @@ async def login(
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
+    response: Response,
     session: DbSession,
     settings: AppSettings,
     _: AuthRateLimit,
@@ -78,6 +87,7 @@ async def token(
     await request.app.state.rate_limiter.hit(
         "login-account", form.username.lower(), request.app.state.rate_limiter.auth_limits
     )
+    _no_store(response)
     return await service.login(
         session, form.username, form.password, settings, _signing_key(request), _client(request)
     )
@@ -87,11 +97,13 @@ async def token(
 async def refresh(
     data: RefreshRequest,
     request: Request,
+    response: Response,
     session: DbSession,
     settings: AppSettings,
     _: AuthRateLimit,
 ) -> TokenPair:
     """Spend a refresh token for a new pair. Reusing a spent token revokes its whole family."""
+    _no_store(response)
     return await service.refresh(
         session, data.refresh_token, settings, _signing_key(request), _client(request)
     )

@@ -31,16 +31,27 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-async def _check_database(database: Database) -> None:
+class SchemaBehind(Exception):
+    """The database is not migrated to the revision this code expects."""
+
+
+async def _check_database(database: Database, expected_heads: set[str]) -> None:
     async with database.engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+        exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+        applied: set[str] = set()
+        if exists:
+            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            applied = {row[0] for row in rows}
+    if applied != expected_heads:
+        raise SchemaBehind()
 
 
 @router.get("/readyz", response_model=Health, responses=error_responses(503))
 async def readyz(request: Request) -> Health | Response:
-    """Readiness: the database (and Redis when configured) answer within 2 seconds."""
+    """Readiness: the database is reachable and migrated to this code's schema, and Redis
+    (when configured) answers; each within 2 seconds."""
     checks: dict[str, str] = {}
-    probes = {"database": _check_database(request.app.state.db)}
+    probes = {"database": _check_database(request.app.state.db, request.app.state.schema_heads)}
     redis = getattr(request.app.state, "redis", None)
     if redis is not None:
         probes["redis"] = redis.ping()
@@ -48,11 +59,13 @@ async def readyz(request: Request) -> Health | Response:
         try:
             await asyncio.wait_for(probe, READINESS_TIMEOUT_SECONDS)
             checks[name] = "ok"
+        except SchemaBehind:
+            checks[name] = "not migrated to this version: run `linguo migrate`"
         except Exception as exc:
             checks[name] = f"unavailable: {type(exc).__name__}"
     if any(value != "ok" for value in checks.values()):
         return error_response(
-            200, ErrorCode.NOT_READY, "A dependency is unavailable.", details={"checks": checks}
+            503, ErrorCode.NOT_READY, "A dependency is unavailable.", details={"checks": checks}
         )
     return Health(status="ready", checks=checks)
 
