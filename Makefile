@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
+LINT_PATHS := src tests migrations $(wildcard bench)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint typecheck pytest install install-dev system-deps system-deps-test \
@@ -17,8 +18,8 @@ run: install ## Serve the API on http://127.0.0.1:8000 with the embedded Postgre
 test: install-dev system-deps-test lint typecheck pytest ## ruff, mypy and the whole pytest suite
 
 lint: install-dev
-	$(BIN)/ruff check src tests migrations bench
-	$(BIN)/ruff format --check src tests migrations bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 typecheck: install-dev
 	$(BIN)/mypy
@@ -29,8 +30,8 @@ pytest: install-dev system-deps-test
 	$(BIN)/pytest
 
 format: install-dev
-	$(BIN)/ruff check --fix src tests migrations bench
-	$(BIN)/ruff format src tests migrations bench
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
 
 migrate: install
 	$(BIN)/linguo migrate

@@ -482,3 +482,38 @@ async def test_token_responses_are_never_cached(client: httpx.AsyncClient) -> No
         f"{API}/auth/refresh", json={"refresh_token": response.json()["refresh_token"]}
     )
     assert refreshed.headers["cache-control"] == "no-store"
+
+
+async def test_changing_the_password_signs_out_every_session(
+    client: httpx.AsyncClient, user_factory: UserFactory
+) -> None:
+    user, headers, tokens = await user_factory()
+    wrong = await client.post(
+        f"{API}/users/me/password",
+        headers=headers,
+        json={"current_password": "not it at all", "new_password": "a brand new password"},
+    )
+    assert_error(wrong, 400, "wrong_password")
+    too_short = await client.post(
+        f"{API}/users/me/password",
+        headers=headers,
+        json={"current_password": PASSWORD, "new_password": "short"},
+    )
+    assert_error(too_short, 422, "validation_error")
+    await login(client, user["email"])  # the password is unchanged so far
+
+    changed = await client.post(
+        f"{API}/users/me/password",
+        headers=headers,
+        json={"current_password": PASSWORD, "new_password": "a brand new password"},
+    )
+    assert changed.status_code == 204
+    refresh = await client.post(
+        f"{API}/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert_error(refresh, 401, "invalid_token")
+    old = await client.post(
+        f"{API}/auth/login", json={"email": user["email"], "password": PASSWORD}
+    )
+    assert_error(old, 401, "invalid_credentials")
+    await login(client, user["email"], "a brand new password")

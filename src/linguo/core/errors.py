@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
     INVALID_CREDENTIALS = "invalid_credentials"
     ACCOUNT_DISABLED = "account_disabled"
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - an error code, not a secret
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"

@@ -17,6 +17,7 @@ from linguo.identity.schemas import (
     DeviceRead,
     DeviceRegister,
     LoginRequest,
+    PasswordChange,
     RefreshRequest,
     RegisterRequest,
     TokenPair,
@@ -126,6 +127,17 @@ async def read_me(user: CurrentUser) -> User:
 async def update_me(changes: UserUpdate, user: CurrentUser, session: DbSession) -> User:
     """Change the caller's profile; unknown fields are refused with 422."""
     return await service.update_profile(session, user, changes)
+
+
+@users_router.post(
+    "/me/password", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(400)
+)
+async def change_password(
+    data: PasswordChange, user: CurrentUser, session: DbSession, _: AuthRateLimit
+) -> Response:
+    """Change the caller's password; every refresh token is revoked (log in again)."""
+    await service.change_password(session, user, data.current_password, data.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @users_router.post("/me/devices", status_code=status.HTTP_201_CREATED, response_model=DeviceRead)

@@ -75,6 +75,15 @@ class RefreshRequest(BaseModel):
     refresh_token: Annotated[str, Field(min_length=16, max_length=256)]
 
 
+class PasswordChange(BaseModel):
+    """The current password (proof of possession) and the new one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[str, Field(min_length=1, max_length=128)]
+    new_password: Password
+
+
 class TokenPair(BaseModel):
     """An access token and the refresh token that renews it."""
 

@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linguo.config import Settings
 from linguo.core.db import utcnow
-from linguo.core.errors import AppError, Conflict, ErrorCode, Forbidden, InvalidToken
+from linguo.core.errors import (
+    AppError,
+    BadRequest,
+    Conflict,
+    ErrorCode,
+    Forbidden,
+    InvalidToken,
+)
 from linguo.core.security import (
     create_access_token,
     hash_password,
@@ -48,6 +55,13 @@ class AccountDisabled(Forbidden):
 
     code = ErrorCode.ACCOUNT_DISABLED
     message = "This account has been disabled."
+
+
+class WrongPassword(BadRequest):
+    """The current password given to change it is wrong."""
+
+    code = ErrorCode.WRONG_PASSWORD
+    message = "The current password is not correct."
 
 
 class RefreshTokenReused(InvalidToken):
@@ -202,6 +216,18 @@ async def update_profile(session: AsyncSession, user: User, changes: UserUpdate)
         setattr(user, name, getattr(changes, name))
     await session.flush()
     return user
+
+
+async def change_password(
+    session: AsyncSession, user: User, current_password: str, new_password: str
+) -> None:
+    """Replace the password after checking the current one; every session is signed out."""
+    if not await asyncio.to_thread(verify_password, current_password, user.password_hash):
+        raise WrongPassword()
+    user.password_hash = await asyncio.to_thread(hash_password, new_password)
+    revoked = await repository.revoke_all_for_user(session, user.id, utcnow())
+    await session.flush()
+    logger.info("password_changed", user_id=str(user.id), sessions_revoked=revoked)
 
 
 async def set_active(session: AsyncSession, user: User, *, active: bool) -> User:
