@@ -193,8 +193,19 @@ async def _handle_validation_error(_request: Request, exc: Exception) -> JSONRes
     )
 
 
+# FastAPI's words for a body it could not decode (bytes that are not UTF-8 JSON).
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
 async def _handle_http_exception(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        return error_response(
+            422,
+            ErrorCode.VALIDATION_ERROR,
+            "The request body is not valid JSON.",
+            [{"loc": ["body"], "message": "could not be decoded", "type": "json_invalid"}],
+        )
     code = _HTTP_STATUS_CODES.get(exc.status_code, ErrorCode.BAD_REQUEST)
     if exc.status_code >= 500:
         code = ErrorCode.INTERNAL_ERROR

@@ -14,9 +14,11 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    WithJsonSchema,
     computed_field,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from linguo.gamification.levels import level_for_xp
 from linguo.models.identity import DevicePlatform, Plan, Role
@@ -40,7 +42,12 @@ def _check_timezone(value: str) -> str:
 
 
 TimeZone = Annotated[
-    str, Field(max_length=64, examples=["Europe/Paris"]), AfterValidator(_check_timezone)
+    str,
+    Field(max_length=64, examples=["Europe/Paris"]),
+    AfterValidator(_check_timezone),
+    WithJsonSchema(
+        {"type": "string", "enum": sorted(_iana_zones()), "description": "IANA time zone"}
+    ),
 ]
 
 
@@ -59,11 +66,11 @@ class RegisterRequest(BaseModel):
 
 
 class LoginRequest(BaseModel):
-    """Credentials."""
+    """Credentials. The email is not validated: an unknown one is simply wrong (401)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr
+    email: Annotated[str, Field(min_length=1, max_length=320)]
     password: Annotated[str, Field(min_length=1, max_length=128)]
 
 
@@ -128,10 +135,11 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     full_name: Annotated[str | None, Field(max_length=200)] = None
-    native_language: LanguageCode | None = None
-    target_language: LanguageCode | None = None
-    proficiency_level: CEFRLevel | None = None
-    timezone: TimeZone | None = None
+    # Absent means "unchanged"; null is refused, so the schema does not offer it.
+    native_language: LanguageCode | SkipJsonSchema[None] = None
+    target_language: LanguageCode | SkipJsonSchema[None] = None
+    proficiency_level: CEFRLevel | SkipJsonSchema[None] = None
+    timezone: TimeZone | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _only_full_name_may_be_cleared(self) -> UserUpdate:
