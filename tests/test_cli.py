@@ -201,3 +201,39 @@ def test_serve_starts_the_embedded_database_reuses_it_and_stops_it(
         stop(process)
     assert not (pgdata / "postmaster.pid").exists()
     assert json.loads((pgdata / ".handle_pids.json").read_text()) == []
+
+
+@pytest.mark.slow
+def test_metrics_add_up_across_worker_processes(tmp_path: Path, servers: TestServers) -> None:
+    port = _free_port()
+    env = _env(
+        LINGUO_DATABASE_URL=servers.database_url,
+        LINGUO_SECRET_KEY=TEST_SECRET,
+        LINGUO_DATA_DIR=str(tmp_path / "data"),
+        LINGUO_LOG_LEVEL="WARNING",
+    )
+    process = subprocess.Popen(
+        [*LINGUO, "serve", "--port", str(port), "--workers", "2", "--no-migrate"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        _wait_ready(port, process)
+        base = f"http://127.0.0.1:{port}"
+        requests = 30
+        for _ in range(requests):
+            # A new connection each time, so that both workers answer some of them.
+            assert httpx.get(f"{base}/api/v1/users/me").status_code == 401
+        sample = 'linguo_http_requests_total{method="GET",route="/api/v1/users/me",status="401"}'
+        for _ in range(6):
+            text = httpx.get(f"{base}/metrics").text
+            line = next(line for line in text.splitlines() if line.startswith(sample))
+            assert float(line.rsplit(" ", 1)[1]) == requests
+            assert "linguo_db_pool_size" in text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    assert process.returncode in (0, 128 + signal.SIGTERM)  # a clean stop

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,13 +11,12 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from linguo import __version__
 from linguo.config import Settings, get_settings
-from linguo.core import jobs, migrations
+from linguo.core import jobs, metrics, migrations
 from linguo.core.cache import create_cache
 from linguo.core.db import Database
 from linguo.core.errors import error_responses, install_error_handlers
 from linguo.core.jobs import CeleryJobBackend, InProcessJobRunner, JobContext
 from linguo.core.logging import configure_logging
-from linguo.core.metrics import unwatch_database_pool, watch_database_pool
 from linguo.core.middleware import (
     DeclaredBodySizeMiddleware,
     EnvelopeCORSMiddleware,
@@ -39,7 +39,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.cache = cache
     app.state.rate_limiter = RateLimiter(settings)
     app.state.redis = None
-    watch_database_pool(database.engine)
+    metrics.watch_database_pool(database.engine)
+    pool_stats: asyncio.Task[None] | None = None
+    if metrics.MULTIPROCESS_DIR:
+        pool_stats = asyncio.create_task(metrics.publish_pool_stats(database.engine))
     jobs.load_task_modules()
     runner: InProcessJobRunner | None = None
     celery_backend: CeleryJobBackend | None = None
@@ -69,7 +72,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.redis is not None:
             await app.state.redis.aclose()
         await cache.close()
-        unwatch_database_pool(database.engine)
+        if pool_stats is not None:
+            pool_stats.cancel()
+        metrics.unwatch_database_pool(database.engine)
         await database.dispose()
 
 

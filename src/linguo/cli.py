@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sys
 from types import FrameType
@@ -39,6 +40,14 @@ def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def _use_multiprocess_metrics(settings: Settings) -> None:
+    """Let every worker write its metrics where a scrape of any worker can sum them."""
+    directory = (settings.data_dir / "prometheus").resolve()
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address [LINGUO_HOST]")] = None,
@@ -62,6 +71,9 @@ def serve(
         get_settings.cache_clear()
         if migrate:
             migrations.upgrade(database_url)
+        worker_count = workers or settings.workers
+        if worker_count > 1:
+            _use_multiprocess_metrics(settings)
         bind_host = host or settings.host
         bind_port = port or settings.port
         typer.echo(f"Linguo API on http://{bind_host}:{bind_port} (docs at /docs)", err=True)
@@ -70,7 +82,7 @@ def serve(
             factory=True,
             host=bind_host,
             port=bind_port,
-            workers=workers or settings.workers,
+            workers=worker_count,
             proxy_headers=True,
             forwarded_allow_ips=settings.forwarded_allow_ips,
             access_log=False,

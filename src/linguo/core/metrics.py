@@ -1,17 +1,28 @@
-"""Prometheus metrics: HTTP traffic per route template and the database pool."""
+"""Prometheus metrics: HTTP traffic per route template and the database pool.
+
+With several worker processes (`linguo serve --workers N` sets PROMETHEUS_MULTIPROC_DIR),
+prometheus-client's multiprocess mode aggregates every worker's values, so a scrape
+answered by any worker reports the whole server.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from prometheus_client import Metric
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+POOL_STATS_INTERVAL_SECONDS = 5.0
 
 registry = CollectorRegistry(auto_describe=True)
 
@@ -30,6 +41,19 @@ HTTP_LATENCY = Histogram(
 )
 
 
+_POOL_GAUGES = {
+    "linguo_db_pool_size": ("Connections the pool keeps open.", "size"),
+    "linguo_db_pool_checked_out": ("Connections in use.", "checkedout"),
+    "linguo_db_pool_checked_in": ("Idle connections in the pool.", "checkedin"),
+    "linguo_db_pool_overflow": ("Connections opened beyond the pool size.", "overflow"),
+}
+
+
+def _pool_reading(engine: AsyncEngine, attribute: str) -> float:
+    reader = getattr(engine.pool, attribute, None)
+    return float(reader()) if reader is not None else 0.0
+
+
 class DatabasePoolCollector(Collector):
     """Reads the pool counters of the process's engines at scrape time (summed)."""
 
@@ -38,18 +62,11 @@ class DatabasePoolCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         """Yield the pool gauges."""
-        gauges = {
-            "linguo_db_pool_size": ("Connections the pool keeps open.", "size"),
-            "linguo_db_pool_checked_out": ("Connections in use.", "checkedout"),
-            "linguo_db_pool_checked_in": ("Idle connections in the pool.", "checkedin"),
-            "linguo_db_pool_overflow": ("Connections opened beyond the pool size.", "overflow"),
-        }
         if not self.engines:
             return
-        for name, (doc, attribute) in gauges.items():
-            readers = [getattr(engine.pool, attribute, None) for engine in self.engines]
+        for name, (doc, attribute) in _POOL_GAUGES.items():
             family = GaugeMetricFamily(name, doc)
-            family.add_metric([], float(sum(reader() for reader in readers if reader is not None)))
+            family.add_metric([], sum(_pool_reading(e, attribute) for e in self.engines))
             yield family
 
 
@@ -67,3 +84,32 @@ def unwatch_database_pool(engine: AsyncEngine) -> None:
     """Stop exporting the pool gauges of `engine` (at shutdown)."""
     if engine in _pool_collector.engines:
         _pool_collector.engines.remove(engine)
+
+
+# In multiprocess mode each worker writes its pool readings to the shared files every few
+# seconds, and a scrape sums the live workers' values.
+_pool_gauges = (
+    {
+        name: Gauge(name, doc, multiprocess_mode="livesum", registry=None)
+        for name, (doc, _) in _POOL_GAUGES.items()
+    }
+    if MULTIPROCESS_DIR
+    else {}
+)
+
+
+async def publish_pool_stats(engine: AsyncEngine) -> None:
+    """Multiprocess mode: keep this worker's pool gauges current until cancelled."""
+    while True:
+        for name, (_, attribute) in _POOL_GAUGES.items():
+            _pool_gauges[name].set(_pool_reading(engine, attribute))
+        await asyncio.sleep(POOL_STATS_INTERVAL_SECONDS)
+
+
+def render_latest() -> bytes:
+    """The text exposition of every metric (of all workers in multiprocess mode)."""
+    if MULTIPROCESS_DIR:
+        scrape = CollectorRegistry()
+        MultiProcessCollector(scrape)  # type: ignore[no-untyped-call]
+        return generate_latest(scrape)
+    return generate_latest(registry)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from linguo.core.db import Database
 from linguo.core.errors import ErrorCode, error_response, error_responses
-from linguo.core.metrics import registry
+from linguo.core.metrics import render_latest
 
 router = APIRouter(tags=["operations"])
 
@@ -73,4 +73,4 @@ async def readyz(request: Request) -> Health | Response:
 @router.get("/metrics", response_class=Response)
 async def metrics() -> Response:
     """Prometheus metrics in the text exposition format."""
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(render_latest(), media_type=CONTENT_TYPE_LATEST)
