@@ -541,3 +541,22 @@ async def test_oversized_bodies_are_413_in_the_envelope(servers: TestServers) ->
             json={"email": "fits@example.com", "password": "long enough"},
         )
         assert small.status_code == 201
+
+
+# --- Docs ----------------------------------------------------------------------------------
+
+
+async def test_docs_page_needs_no_network(client: httpx.AsyncClient) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn.jsdelivr.net" not in page.text
+    scripts = re.findall(r'src="([^"]+\.js)"', page.text)
+    styles = re.findall(r'href="([^"]+\.css)"', page.text)
+    assert scripts and styles
+    for asset in scripts + styles:
+        assert asset.startswith("/"), asset
+        response = await client.get(asset)
+        assert response.status_code == 200, asset
+        assert len(response.content) > 10_000
+    redoc = await client.get("/redoc")
+    assert redoc.status_code == 200 and "cdn.jsdelivr.net" not in redoc.text

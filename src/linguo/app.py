@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi_offline import FastAPIOffline
 
 from linguo import __version__
 from linguo.config import Settings, get_settings
@@ -82,7 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API: middleware, error envelope, routers and lifespan."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    app = FastAPI(
+    # Docs pages with their assets served locally: /docs works offline.
+    app = FastAPIOffline(
         title="Linguo API",
         version=__version__,
         description="Backend for language-learning apps. Every error answers with the envelope "
