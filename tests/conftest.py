@@ -44,7 +44,9 @@ class TestServers:
     redis_url: str
 
 
-def _create_database(admin_url: str, name: str) -> None:
+def create_database(admin_url: str, name: str) -> str:
+    """(Re)create an empty database on the server; returns its URL."""
+
     async def create() -> None:
         conn = await asyncpg.connect(admin_url)
         try:
@@ -54,6 +56,7 @@ def _create_database(admin_url: str, name: str) -> None:
             await conn.close()
 
     asyncio.run(create())
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture(scope="session")
@@ -74,8 +77,7 @@ def servers() -> Iterator[TestServers]:
             started.append(redis)
             redis_url = redis.url
         name = f"linguo_test_{os.getpid()}"
-        _create_database(admin_url, name)
-        database_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+        database_url = create_database(admin_url, name)
         migrations.upgrade(database_url)
         yield TestServers(
             postgres_admin_url=admin_url, database_url=database_url, redis_url=redis_url

@@ -269,48 +269,21 @@ async def test_me_requires_a_token(client: httpx.AsyncClient) -> None:
     assert response.headers["www-authenticate"] == "Bearer"
 
 
+def _jwt(key: str = TEST_SECRET, **claims: object) -> str:
+    payload = {"sub": str(uuid.uuid4()), "exp": 4102444800, "iat": 0, "iss": "linguo"}
+    payload["type"] = "access"
+    payload.update(claims)
+    return jwt.encode(payload, key, algorithm="HS256")
+
+
 @pytest.mark.parametrize(
     "token",
     [
         "garbage",
-        jwt.encode(
-            {
-                "sub": str(uuid.uuid4()),
-                "exp": 4102444800,
-                "iat": 0,
-                "iss": "linguo",
-                "type": "access",
-            },
-            "another-key-that-is-long-enough-for-hs256",
-            algorithm="HS256",
-        ),
-        jwt.encode(
-            {
-                "sub": str(uuid.uuid4()),
-                "exp": 4102444800,
-                "iat": 0,
-                "iss": "linguo",
-                "type": "access",
-            },
-            TEST_SECRET,
-            algorithm="HS256",
-        ),
-        jwt.encode(
-            {"sub": "x", "exp": 4102444800, "iat": 0, "iss": "linguo", "type": "refresh"},
-            TEST_SECRET,
-            algorithm="HS256",
-        ),
-        jwt.encode(
-            {
-                "sub": str(uuid.uuid4()),
-                "exp": 4102444800,
-                "iat": 0,
-                "iss": "someone-else",
-                "type": "access",
-            },
-            TEST_SECRET,
-            algorithm="HS256",
-        ),
+        _jwt(key="another-key-that-is-long-enough-for-hs256"),
+        _jwt(),
+        _jwt(sub="x", type="refresh"),
+        _jwt(iss="someone-else"),
     ],
     ids=["malformed", "wrong-signature", "unknown-user", "wrong-type", "wrong-issuer"],
 )

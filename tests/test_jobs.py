@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -449,69 +450,70 @@ ADVISORY_LOCKS_HELD = (
 )
 
 
+@dataclass
+class TwoSchedulers:
+    """Two runners on separate engines (separate PostgreSQL sessions, like two processes)."""
+
+    first: InProcessJobRunner
+    second: InProcessJobRunner
+    ticks: list[JobContext]
+
+    def ran_on(self, runner: InProcessJobRunner) -> int:
+        return sum(ctx is runner.ctx for ctx in self.ticks)
+
+
+@pytest.fixture
+async def two_schedulers(
+    settings: Settings, servers: TestServers, registrar: Registrar
+) -> AsyncIterator[TwoSchedulers]:
+    ticks: list[JobContext] = []
+
+    async def tick(ctx: JobContext) -> None:
+        ticks.append(ctx)
+
+    registrar.add("tests.tick", tick, schedule=schedule(timedelta(seconds=1)))
+    db_a, db_b = Database(servers.database_url), Database(servers.database_url)
+    first = InProcessJobRunner(JobContext(settings=settings, db=db_a, cache=MemoryCache()))
+    second = InProcessJobRunner(JobContext(settings=settings, db=db_b, cache=MemoryCache()))
+    try:
+        yield TwoSchedulers(first, second, ticks)
+    finally:
+        await first.stop()
+        await second.stop()
+        await db_a.dispose()
+        await db_b.dispose()
+
+
 async def test_scheduler_runs_periodic_jobs_only_on_the_lock_holder(
-    settings: Settings, servers: TestServers, registrar: Registrar
+    two_schedulers: TwoSchedulers,
 ) -> None:
-    ticks: list[JobContext] = []
-
-    async def tick(ctx: JobContext) -> None:
-        ticks.append(ctx)
-
-    registrar.add("tests.tick", tick, schedule=schedule(timedelta(seconds=1)))
-    # Two "processes": separate engines, so separate PostgreSQL sessions.
-    db_a, db_b = Database(servers.database_url), Database(servers.database_url)
-    first = InProcessJobRunner(JobContext(settings=settings, db=db_a, cache=MemoryCache()))
-    second = InProcessJobRunner(JobContext(settings=settings, db=db_b, cache=MemoryCache()))
-    try:
-        await first.start()
-        assert await _wait_for(lambda: len(ticks) >= 1, within=5), "the scheduler never ran"
-
-        def by_first() -> int:
-            return sum(ctx is first.ctx for ctx in ticks)
-
-        await second.start()  # tries the lock at once, then only every 30 s
-        before = by_first()
-        assert await _wait_for(lambda: by_first() >= before + 2, within=5), "it ran only once"
-        assert not any(ctx is second.ctx for ctx in ticks)
-        async with db_a.session() as session:
-            assert (await session.execute(text(ADVISORY_LOCKS_HELD))).scalar() == 1
-    finally:
-        await first.stop()
-        await second.stop()
-        await db_a.dispose()
-        await db_b.dispose()
+    first, second, ticks = two_schedulers.first, two_schedulers.second, two_schedulers.ticks
+    await first.start()
+    assert await _wait_for(lambda: len(ticks) >= 1, within=5), "the scheduler never ran"
+    await second.start()  # tries the lock at once, then only every 30 s
+    before = two_schedulers.ran_on(first)
+    assert await _wait_for(lambda: two_schedulers.ran_on(first) >= before + 2, within=5), (
+        "it ran only once"
+    )
+    assert two_schedulers.ran_on(second) == 0
+    async with first.ctx.db.session() as session:
+        assert (await session.execute(text(ADVISORY_LOCKS_HELD))).scalar() == 1
 
 
-async def test_stopped_scheduler_hands_over_at_once(
-    settings: Settings, servers: TestServers, registrar: Registrar
-) -> None:
-    ticks: list[JobContext] = []
+async def test_stopped_scheduler_hands_over_at_once(two_schedulers: TwoSchedulers) -> None:
+    first, second, ticks = two_schedulers.first, two_schedulers.second, two_schedulers.ticks
+    await first.start()
+    assert await _wait_for(lambda: len(ticks) >= 1, within=5), "the scheduler never ran"
+    # The first stops while its engine (and pooled connections) stay alive.
+    await first.stop()
+    count = len(ticks)
+    await asyncio.sleep(1.2)
+    assert len(ticks) == count, "a stopped runner kept scheduling"
 
-    async def tick(ctx: JobContext) -> None:
-        ticks.append(ctx)
-
-    registrar.add("tests.tick", tick, schedule=schedule(timedelta(seconds=1)))
-    db_a, db_b = Database(servers.database_url), Database(servers.database_url)
-    first = InProcessJobRunner(JobContext(settings=settings, db=db_a, cache=MemoryCache()))
-    second = InProcessJobRunner(JobContext(settings=settings, db=db_b, cache=MemoryCache()))
-    try:
-        await first.start()
-        assert await _wait_for(lambda: len(ticks) >= 1, within=5), "the scheduler never ran"
-        # The first stops while its engine (and pooled connections) stay alive.
-        await first.stop()
-        count = len(ticks)
-        await asyncio.sleep(1.2)
-        assert len(ticks) == count, "a stopped runner kept scheduling"
-
-        await second.start()
-        assert await _wait_for(lambda: any(ctx is second.ctx for ctx in ticks), within=3), (
-            "the advisory lock was not released when the first scheduler stopped"
-        )
-    finally:
-        await first.stop()
-        await second.stop()
-        await db_a.dispose()
-        await db_b.dispose()
+    await second.start()
+    assert await _wait_for(lambda: two_schedulers.ran_on(second) > 0, within=3), (
+        "the advisory lock was not released when the first scheduler stopped"
+    )
 
 
 async def test_scheduler_disabled_schedules_nothing(

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -25,6 +24,7 @@ from tests.conftest import (
     PASSWORD,
     bearer,
     client_for,
+    create_database,
     login,
     make_settings,
     register,
@@ -361,13 +361,9 @@ async def test_readyz_is_503_when_database_is_down(servers: TestServers) -> None
 
 
 async def test_readyz_is_503_until_the_database_is_migrated(servers: TestServers) -> None:
-    conn = await asyncpg.connect(servers.postgres_admin_url)
-    try:
-        await conn.execute('DROP DATABASE IF EXISTS "linguo_unmigrated" WITH (FORCE)')
-        await conn.execute('CREATE DATABASE "linguo_unmigrated"')
-    finally:
-        await conn.close()
-    unmigrated = servers.postgres_admin_url.rsplit("/", 1)[0] + "/linguo_unmigrated"
+    unmigrated = await asyncio.to_thread(
+        create_database, servers.postgres_admin_url, "linguo_unmigrated"
+    )
     async with app_and_client(servers, database_url=unmigrated) as (_, http):
         response = await http.get("/readyz")
         error = assert_envelope(response, 503, "not_ready")

@@ -14,20 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import linguo.models  # noqa: F401 - registers every table
 from linguo.core import migrations
 from linguo.core.db import Base, async_database_url
-from tests.conftest import TestServers
-
-
-def _fresh_database(servers: TestServers, name: str) -> str:
-    async def create() -> None:
-        conn = await asyncpg.connect(servers.postgres_admin_url)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    return servers.postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
+from tests.conftest import TestServers, create_database
 
 
 def _schema(url: str) -> tuple[set[str], set[str]]:
@@ -47,7 +34,7 @@ def _schema(url: str) -> tuple[set[str], set[str]]:
 
 
 def test_upgrade_downgrade_upgrade_round_trip(servers: TestServers) -> None:
-    url = _fresh_database(servers, "linguo_migrations_round_trip")
+    url = create_database(servers.postgres_admin_url, "linguo_migrations_round_trip")
     model_tables = {table.name for table in Base.metadata.sorted_tables}
 
     migrations.upgrade(url)
@@ -66,7 +53,7 @@ def test_upgrade_downgrade_upgrade_round_trip(servers: TestServers) -> None:
 
 
 def test_models_and_migrations_agree(servers: TestServers) -> None:
-    url = _fresh_database(servers, "linguo_migrations_drift")
+    url = create_database(servers.postgres_admin_url, "linguo_migrations_drift")
     migrations.upgrade(url)
 
     def compare(conn: Connection) -> list[Any]:

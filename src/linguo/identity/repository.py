@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,26 +37,26 @@ async def get_refresh_token_for_update(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def revoke_family(session: AsyncSession, family_id: uuid.UUID, at: datetime) -> int:
-    """Revoke every live token of a family; returns how many were revoked."""
+async def _revoke_live_tokens(
+    session: AsyncSession, condition: ColumnElement[bool], at: datetime
+) -> int:
     stmt = (
         update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .where(condition, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=at)
     )
     result = await session.execute(stmt)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def revoke_family(session: AsyncSession, family_id: uuid.UUID, at: datetime) -> int:
+    """Revoke every live token of a family; returns how many were revoked."""
+    return await _revoke_live_tokens(session, RefreshToken.family_id == family_id, at)
 
 
 async def revoke_all_for_user(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> int:
-    """Revoke every live refresh token of a user (e.g. when the account is disabled)."""
-    stmt = (
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=at)
-    )
-    result = await session.execute(stmt)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    """Revoke every live refresh token of a user (disabled account, password change)."""
+    return await _revoke_live_tokens(session, RefreshToken.user_id == user_id, at)
 
 
 async def delete_stale_refresh_tokens(session: AsyncSession, older_than: datetime) -> int:

@@ -7,11 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from linguo.config import Settings
 from linguo.core.deps import AdminUser, AppSettings, CurrentUser, DbSession
 from linguo.core.errors import NotFound, error_responses
 from linguo.core.pagination import Page, Pagination, paginate
-from linguo.core.ratelimit import AuthRateLimit, client_ip
+from linguo.core.ratelimit import AuthRateLimit, RateLimiter, client_ip
 from linguo.identity import repository, service
 from linguo.identity.schemas import (
     DeviceRead,
@@ -45,6 +47,24 @@ def _signing_key(request: Request) -> str:
     return key
 
 
+async def _password_login(
+    request: Request,
+    response: Response,
+    session: AsyncSession,
+    settings: Settings,
+    email: str,
+    password: str,
+) -> TokenPair:
+    # Besides the per-IP budget, each account has its own: a password spray from many
+    # addresses still meets a limit.
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await limiter.hit("login-account", email.lower(), limiter.auth_limits)
+    _no_store(response)
+    return await service.login(
+        session, email, password, settings, _signing_key(request), _client(request)
+    )
+
+
 @auth_router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
@@ -66,13 +86,7 @@ async def login(
     _: AuthRateLimit,
 ) -> TokenPair:
     """Exchange email and password for an access token and a refresh token."""
-    await request.app.state.rate_limiter.hit(
-        "login-account", data.email.lower(), request.app.state.rate_limiter.auth_limits
-    )
-    _no_store(response)
-    return await service.login(
-        session, data.email, data.password, settings, _signing_key(request), _client(request)
-    )
+    return await _password_login(request, response, session, settings, data.email, data.password)
 
 
 @auth_router.post("/token", response_model=TokenPair, responses=error_responses(401, 403))
@@ -85,13 +99,7 @@ async def token(
     _: AuthRateLimit,
 ) -> TokenPair:
     """OAuth2 password flow (username = email), used by the docs page's Authorize button."""
-    await request.app.state.rate_limiter.hit(
-        "login-account", form.username.lower(), request.app.state.rate_limiter.auth_limits
-    )
-    _no_store(response)
-    return await service.login(
-        session, form.username, form.password, settings, _signing_key(request), _client(request)
-    )
+    return await _password_login(request, response, session, settings, form.username, form.password)
 
 
 @auth_router.post("/refresh", response_model=TokenPair, responses=error_responses(401, 403))
