@@ -490,3 +490,38 @@ async def test_changing_the_password_signs_out_every_session(
     )
     assert_error(old, 401, "invalid_credentials")
     await login(client, user["email"], "a brand new password")
+
+
+async def test_deleting_the_account_removes_it_and_everything_it_owns(
+    client: httpx.AsyncClient, user_factory: UserFactory, database: Database
+) -> None:
+    user, headers, tokens = await user_factory()
+    other, other_headers, _ = await user_factory()
+    device = {"device_id": "phone", "push_token": "t", "platform": "ios"}
+    await client.post(f"{API}/users/me/devices", headers=headers, json=device)
+
+    wrong = await client.request(
+        "DELETE", f"{API}/users/me", headers=headers, json={"password": "not the password"}
+    )
+    assert_error(wrong, 400, "wrong_password")
+    assert (await client.get(f"{API}/users/me", headers=headers)).status_code == 200
+
+    deleted = await client.request(
+        "DELETE", f"{API}/users/me", headers=headers, json={"password": PASSWORD}
+    )
+    assert deleted.status_code == 204
+    assert_error(await client.get(f"{API}/users/me", headers=headers), 401, "invalid_token")
+    refresh = await client.post(
+        f"{API}/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert_error(refresh, 401, "invalid_token")
+    owned_queries = {
+        "users": "SELECT count(*) FROM users WHERE id = :u",
+        "refresh_tokens": "SELECT count(*) FROM refresh_tokens WHERE user_id = :u",
+        "devices": "SELECT count(*) FROM devices WHERE user_id = :u",
+    }
+    for table, query in owned_queries.items():
+        assert await scalar(database, query, u=uuid.UUID(user["id"])) == 0, table
+    # The email is free again, and other accounts are untouched.
+    await register(client, user["email"])
+    assert (await client.get(f"{API}/users/me", headers=other_headers)).json()["id"] == other["id"]

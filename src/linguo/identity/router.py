@@ -16,6 +16,7 @@ from linguo.core.pagination import Page, Pagination, paginate
 from linguo.core.ratelimit import AuthRateLimit, RateLimiter, client_ip
 from linguo.identity import repository, service
 from linguo.identity.schemas import (
+    AccountDeletion,
     DeviceRead,
     DeviceRegister,
     LoginRequest,
@@ -135,6 +136,15 @@ async def read_me(user: CurrentUser) -> User:
 async def update_me(changes: UserUpdate, user: CurrentUser, session: DbSession) -> User:
     """Change the caller's profile; unknown fields are refused with 422."""
     return await service.update_profile(session, user, changes)
+
+
+@users_router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(400))
+async def delete_me(
+    data: AccountDeletion, user: CurrentUser, session: DbSession, _: AuthRateLimit
+) -> Response:
+    """Delete the caller's account and all its data, confirmed with the password."""
+    await service.delete_account(session, user, data.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @users_router.post(

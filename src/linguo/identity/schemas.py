@@ -91,6 +91,14 @@ class PasswordChange(BaseModel):
     new_password: Password
 
 
+class AccountDeletion(BaseModel):
+    """The password, to confirm that the account holder asks for the deletion."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: Annotated[str, Field(min_length=1, max_length=128)]
+
+
 class TokenPair(BaseModel):
     """An access token and the refresh token that renews it."""
 

@@ -230,6 +230,15 @@ async def change_password(
     logger.info("password_changed", user_id=str(user.id), sessions_revoked=revoked)
 
 
+async def delete_account(session: AsyncSession, user: User, password: str) -> None:
+    """Delete the account and everything that belongs to it (foreign keys cascade)."""
+    if not await asyncio.to_thread(verify_password, password, user.password_hash):
+        raise WrongPassword()
+    await session.delete(user)
+    await session.flush()
+    logger.info("account_deleted", user_id=str(user.id))
+
+
 async def set_active(session: AsyncSession, user: User, *, active: bool) -> User:
     """Enable or disable an account; disabling signs it out everywhere."""
     user.is_active = active
