@@ -67,6 +67,7 @@ system-deps:
 	fi
 
 # Tests need real PostgreSQL and Redis servers (started and stopped by the suite itself).
+# A policy-rc.d keeps the packages from starting their own system services on install.
 system-deps-test:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
@@ -74,7 +75,14 @@ system-deps-test:
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "Installing$$missing"; \
+			guard=""; \
+			if [ ! -e /usr/sbin/policy-rc.d ]; then \
+				printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
+				chmod +x /usr/sbin/policy-rc.d; guard=1; \
+			fi; \
 			$(APT_GET) update -qq && $(APT_GET) install -y -qq $$missing >/dev/null; \
+			status=$$?; [ -z "$$guard" ] || rm -f /usr/sbin/policy-rc.d; \
+			[ $$status = 0 ] || exit $$status; \
 		else echo "Install the Debian packages:$$missing"; exit 1; fi; \
 	fi
 
