@@ -75,7 +75,9 @@ def api_url(servers: TestServers, tmp_path: Path) -> Iterator[str]:
         process.wait(30)
 
 
-def _schemathesis(url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _schemathesis(
+    url: str, token: str, *args: str, workdir: Path
+) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("st", path=str(Path(sys.executable).parent))
     assert binary, "schemathesis is a dev dependency"
     return subprocess.run(
@@ -93,6 +95,7 @@ def _schemathesis(url: str, token: str, *args: str) -> subprocess.CompletedProce
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=workdir,  # Schemathesis keeps a cache folder in its working directory
     )
 
 
@@ -104,7 +107,9 @@ def _coverage(report: str) -> tuple[int, int, int]:
     return int(selected[1]), int(selected[2]), int(tested[1])
 
 
-async def test_the_api_honours_its_openapi_contract(api_url: str, database: Database) -> None:
+async def test_the_api_honours_its_openapi_contract(
+    api_url: str, database: Database, tmp_path: Path
+) -> None:
     async with httpx.AsyncClient(base_url=api_url) as http:
         body = {"email": "fuzz-admin@example.com", "password": PASSWORD}
         assert (await http.post("/api/v1/auth/register", json=body)).status_code == 201
@@ -127,6 +132,7 @@ async def test_the_api_honours_its_openapi_contract(api_url: str, database: Data
         "--max-examples",
         "25",
         *[arg for name in refusing for arg in ("--exclude-name", name)],
+        workdir=tmp_path,
     )
     assert everything.returncode == 0, everything.stdout[-6000:]
     selected, total, tested = _coverage(everything.stdout)
@@ -141,6 +147,7 @@ async def test_the_api_honours_its_openapi_contract(api_url: str, database: Data
         "--max-examples",
         "25",
         *[arg for name in refusing for arg in ("--include-name", name)],
+        workdir=tmp_path,
     )
     assert guarded.returncode == 0, guarded.stdout[-6000:]
     assert _coverage(guarded.stdout)[::2] == (len(refusing), len(refusing)), guarded.stdout
