@@ -19,11 +19,12 @@ def migrations_dir() -> Path:
     raise RuntimeError("Alembic migrations directory not found")
 
 
-def alembic_config(database_url: str) -> Config:
-    """An Alembic config pointing at our scripts and the given database."""
+def alembic_config(database_url: str | None = None) -> Config:
+    """An Alembic config pointing at our scripts and, when given, the database."""
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
-    config.attributes["database_url"] = database_url
+    if database_url is not None:
+        config.attributes["database_url"] = database_url
     return config
 
 
@@ -39,6 +40,4 @@ def downgrade(database_url: str, revision: str) -> None:
 
 def head_revisions() -> set[str]:
     """The head revision(s) of the migration scripts this code ships."""
-    config = Config()
-    config.set_main_option("script_location", str(migrations_dir()))
-    return set(ScriptDirectory.from_config(config).get_heads())
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())

@@ -58,7 +58,7 @@ class AccountDisabled(Forbidden):
 
 
 class WrongPassword(BadRequest):
-    """The current password given to change it is wrong."""
+    """The password given to confirm a sensitive change is wrong."""
 
     code = ErrorCode.WRONG_PASSWORD
     message = "The current password is not correct."
@@ -218,12 +218,16 @@ async def update_profile(session: AsyncSession, user: User, changes: UserUpdate)
     return user
 
 
+async def _confirm_password(user: User, password: str) -> None:
+    if not await asyncio.to_thread(verify_password, password, user.password_hash):
+        raise WrongPassword()
+
+
 async def change_password(
     session: AsyncSession, user: User, current_password: str, new_password: str
 ) -> None:
     """Replace the password after checking the current one; every session is signed out."""
-    if not await asyncio.to_thread(verify_password, current_password, user.password_hash):
-        raise WrongPassword()
+    await _confirm_password(user, current_password)
     user.password_hash = await asyncio.to_thread(hash_password, new_password)
     revoked = await repository.revoke_all_for_user(session, user.id, utcnow())
     await session.flush()
@@ -232,8 +236,7 @@ async def change_password(
 
 async def delete_account(session: AsyncSession, user: User, password: str) -> None:
     """Delete the account and everything that belongs to it (foreign keys cascade)."""
-    if not await asyncio.to_thread(verify_password, password, user.password_hash):
-        raise WrongPassword()
+    await _confirm_password(user, password)
     await session.delete(user)
     await session.flush()
     logger.info("account_deleted", user_id=str(user.id))
