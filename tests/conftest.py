@@ -13,11 +13,13 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+import sqlalchemy
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text, update
@@ -25,7 +27,7 @@ from sqlalchemy import text, update
 from linguo.app import create_app
 from linguo.config import Settings
 from linguo.core import migrations
-from linguo.core.db import Base, Database
+from linguo.core.db import Base, Database, utcnow
 from linguo.models.identity import Role, User
 from tests.services import PostgresServer, RedisServer
 
@@ -223,3 +225,44 @@ async def execute(database: Database, sql: str, **params: Any) -> None:
     """Run one SQL statement that returns no rows, committed."""
     async with database.session() as session:
         await session.execute(text(sql), params)
+
+
+class Clock:
+    """A clock the app reads instead of the real time; tests move it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        """Move forward by a timedelta's keyword arguments (days=1, hours=3...)."""
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock(app: FastAPI) -> Iterator[Clock]:
+    """Freeze the shared app's time at Monday 2026-03-02 12:00 UTC for this test."""
+    fake = Clock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    app.state.clock = fake
+    yield fake
+    app.state.clock = utcnow
+
+
+@pytest.fixture
+async def demo_vocabulary(database: Database) -> dict[tuple[str, str], int]:
+    """Load the demo French vocabulary and packs; returns word ids by (lemma, part of speech)."""
+    from linguo.models.vocabulary import VocabularyWord
+    from linguo.vocabulary.demo import seed_demo_vocabulary
+
+    async with database.session() as session:
+        await seed_demo_vocabulary(session)
+    async with database.session() as session:
+        rows = await session.execute(
+            sqlalchemy.select(
+                VocabularyWord.lemma, VocabularyWord.part_of_speech, VocabularyWord.id
+            )
+        )
+        return {(lemma, pos.value): word_id for lemma, pos, word_id in rows}

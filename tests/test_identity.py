@@ -493,12 +493,39 @@ async def test_changing_the_password_signs_out_every_session(
 
 
 async def test_deleting_the_account_removes_it_and_everything_it_owns(
-    client: httpx.AsyncClient, user_factory: UserFactory, database: Database
+    client: httpx.AsyncClient,
+    user_factory: UserFactory,
+    database: Database,
+    demo_vocabulary: dict[tuple[str, str], int],
 ) -> None:
     user, headers, tokens = await user_factory()
     other, other_headers, _ = await user_factory()
     device = {"device_id": "phone", "push_token": "t", "platform": "ios"}
     await client.post(f"{API}/users/me/devices", headers=headers, json=device)
+    # Study data: settings, a reviewed word, a pack subscription, a flashcard.
+    pack_id = await scalar(database, "SELECT id FROM word_packs ORDER BY title LIMIT 1")
+    word_id = demo_vocabulary[("bonjour", "interjection")]
+    for method, url, body in (
+        ("PATCH", "/progress/settings", {"new_cards_per_day": 5}),
+        ("POST", "/progress/review", {"word_id": word_id, "rating": 2}),
+        ("POST", f"/packs/{pack_id}/subscribe", None),
+        ("POST", "/flashcards", {"front": "le chat", "back": "the cat"}),
+    ):
+        response = await client.request(method, f"{API}{url}", headers=headers, json=body)
+        assert response.status_code in (200, 201), response.text
+    owned_queries = {
+        "users": "SELECT count(*) FROM users WHERE id = :u",
+        "refresh_tokens": "SELECT count(*) FROM refresh_tokens WHERE user_id = :u",
+        "devices": "SELECT count(*) FROM devices WHERE user_id = :u",
+        "srs_profiles": "SELECT count(*) FROM srs_profiles WHERE user_id = :u",
+        "srs_cards": "SELECT count(*) FROM srs_cards WHERE user_id = :u",
+        "srs_review_logs": "SELECT count(*) FROM srs_review_logs WHERE user_id = :u",
+        "flashcards": "SELECT count(*) FROM flashcards WHERE user_id = :u",
+        "flashcard_events": "SELECT count(*) FROM flashcard_events WHERE user_id = :u",
+        "pack_subscriptions": "SELECT count(*) FROM pack_subscriptions WHERE user_id = :u",
+    }
+    for table, query in owned_queries.items():
+        assert await scalar(database, query, u=uuid.UUID(user["id"])) > 0, table
 
     wrong = await client.request(
         "DELETE", f"{API}/users/me", headers=headers, json={"password": "not the password"}
@@ -515,11 +542,6 @@ async def test_deleting_the_account_removes_it_and_everything_it_owns(
         f"{API}/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
     )
     assert_error(refresh, 401, "invalid_token")
-    owned_queries = {
-        "users": "SELECT count(*) FROM users WHERE id = :u",
-        "refresh_tokens": "SELECT count(*) FROM refresh_tokens WHERE user_id = :u",
-        "devices": "SELECT count(*) FROM devices WHERE user_id = :u",
-    }
     for table, query in owned_queries.items():
         assert await scalar(database, query, u=uuid.UUID(user["id"])) == 0, table
     # The email is free again, and other accounts are untouched.

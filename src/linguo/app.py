@@ -14,7 +14,7 @@ from linguo import __version__
 from linguo.config import Settings, get_settings
 from linguo.core import jobs, metrics, migrations
 from linguo.core.cache import create_cache
-from linguo.core.db import Database
+from linguo.core.db import Database, utcnow
 from linguo.core.errors import error_responses, install_error_handlers
 from linguo.core.jobs import CeleryJobBackend, InProcessJobRunner, JobContext
 from linguo.core.logging import configure_logging
@@ -25,8 +25,11 @@ from linguo.core.middleware import (
     TrustedHostMiddleware,
 )
 from linguo.core.ratelimit import RateLimiter, limit_api
+from linguo.flashcards.router import router as flashcards_router
 from linguo.identity.router import auth_router, users_router
 from linguo.ops.router import router as ops_router
+from linguo.srs.router import router as srs_router
+from linguo.vocabulary.router import admin_packs_router, packs_router, vocabulary_router
 
 API_PREFIX = "/api/v1"
 
@@ -94,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.schema_heads = migrations.head_revisions()
     app.state.signing_key = settings.signing_key()
+    # The time requests see; tests replace it to travel across days and time zones.
+    app.state.clock = utcnow
     install_error_handlers(app)
 
     api = APIRouter(
@@ -104,6 +109,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     api.include_router(auth_router)
     api.include_router(users_router)
+    for router in (
+        vocabulary_router,
+        srs_router,
+        flashcards_router,
+        packs_router,
+        admin_packs_router,
+    ):
+        api.include_router(router)
     app.include_router(api)
     app.include_router(ops_router)
 

@@ -1,4 +1,4 @@
-"""The `linguo` command line: serve, migrate, seed, worker, beat, createadmin."""
+"""The `linguo` command line: serve, migrate, seed, import-vocabulary, worker, beat, createadmin."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -138,6 +139,62 @@ def seed() -> None:
     for line in created:
         typer.echo(f"seeded {line}")
     typer.echo("seed complete" + ("" if created else " (nothing new)"))
+
+
+@app.command("import-vocabulary")
+def import_vocabulary(
+    csv_file: Annotated[Path, typer.Argument(metavar="CSV", help="Vocabulary CSV file")],
+    generate_sample: Annotated[
+        bool,
+        typer.Option(
+            "--generate-sample", help="Write a sample file with every column to CSV instead"
+        ),
+    ] = False,
+) -> None:
+    """Import vocabulary words from a CSV file, merging duplicates (see the README's format).
+
+    Every problem is reported with its line, and a file with any problem imports nothing.
+    """
+    from linguo.vocabulary.csv_format import VocabularyFileError, read_vocabulary_csv, sample_csv
+
+    if generate_sample:
+        if csv_file.exists():
+            typer.echo(f"linguo: {csv_file} already exists; not overwriting it", err=True)
+            raise typer.Exit(1)
+        csv_file.write_text(sample_csv(), encoding="utf-8")
+        typer.echo(f"wrote a sample vocabulary file to {csv_file}")
+        return
+
+    from linguo.core import migrations
+    from linguo.core.db import Database
+    from linguo.core.embedded import resolved_database
+    from linguo.vocabulary.service import ImportReport, import_words
+
+    settings = _settings()
+    _configure_logging(settings)
+    try:
+        entries = read_vocabulary_csv(csv_file)
+    except VocabularyFileError as exc:
+        for error in exc.errors:
+            typer.echo(f"linguo: {error}", err=True)
+        typer.echo("linguo: nothing was imported", err=True)
+        raise typer.Exit(1) from exc
+
+    async def run(url: str) -> ImportReport:
+        database = Database(url)
+        try:
+            async with database.session() as session:
+                return await import_words(session, entries)
+        finally:
+            await database.dispose()
+
+    with resolved_database(settings) as database_url:
+        migrations.upgrade(database_url)
+        report = asyncio.run(run(database_url))
+    typer.echo(
+        f"imported {report.rows} rows as {report.words} words: "
+        f"{report.created} new, {report.merged} merged into existing words"
+    )
 
 
 @app.command()

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
 
     scheduler_enabled: bool = True
 
+    srs_desired_retention: float = Field(default=0.9, ge=0.70, le=0.97)
+    srs_new_cards_per_day: int = Field(default=20, ge=0, le=1000)
+    srs_reviews_per_day: int = Field(default=200, ge=0, le=10000)
+    srs_fuzzing: bool = True
+    srs_optimizer_min_reviews: int = Field(default=400, ge=50)
+    srs_optimizer_refit_reviews: int = Field(default=200, ge=1)
+    vocabulary_cache_seconds: int = Field(default=3600, ge=1)
+
     @field_validator("cors_origins", "trusted_hosts", mode="before")
     @classmethod
     def _parse_csv(cls, value: object) -> object:

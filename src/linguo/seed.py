@@ -10,6 +10,7 @@ from linguo.identity import repository as identity_repository
 from linguo.identity import service as identity_service
 from linguo.identity.schemas import RegisterRequest
 from linguo.models.identity import Role
+from linguo.vocabulary.demo import seed_demo_vocabulary
 
 DEMO_PASSWORD = "linguo-demo-password"  # noqa: S105 - documented demo credentials
 DEMO_ACCOUNTS = (
@@ -31,4 +32,4 @@ async def seed_demo_accounts(session: AsyncSession) -> list[str]:
     return created
 
 
-SEEDERS: tuple[Seeder, ...] = (seed_demo_accounts,)
+SEEDERS: tuple[Seeder, ...] = (seed_demo_accounts, seed_demo_vocabulary)

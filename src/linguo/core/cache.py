@@ -7,6 +7,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linguo.models.system import CacheGeneration
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
@@ -152,3 +158,20 @@ def create_cache(settings: Settings) -> Cache:
     from redis.asyncio import Redis
 
     return RedisCache(Redis.from_url(settings.redis_url, decode_responses=True))
+
+
+async def cache_generation(session: AsyncSession, name: str) -> int:
+    """The current generation of a cached catalogue (1 until it first changes)."""
+    stmt = select(CacheGeneration.generation).where(CacheGeneration.name == name)
+    generation = (await session.execute(stmt)).scalar_one_or_none()
+    return 1 if generation is None else int(generation)
+
+
+async def bump_cache_generation(session: AsyncSession, name: str) -> None:
+    """Invalidate every cached answer about `name`, atomically with the caller's change."""
+    stmt = insert(CacheGeneration).values(name=name, generation=2)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[CacheGeneration.name],
+        set_={"generation": CacheGeneration.generation + 1},
+    )
+    await session.execute(stmt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -25,6 +26,12 @@ def get_settings_dep(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_now(request: Request) -> datetime:
+    """The current time (UTC) from the app's clock, read once per request."""
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()
 
 
 def get_cache(request: Request) -> Cache:
@@ -61,6 +68,7 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 AppCache = Annotated[Cache, Depends(get_cache)]
+Now = Annotated[datetime, Depends(get_now)]
 
 
 def _claims(request: Request, token: str | None) -> AccessClaims:

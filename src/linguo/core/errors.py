@@ -33,6 +33,8 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CONFLICT = "conflict"
     EMAIL_TAKEN = "email_taken"
+    UNKNOWN_WORDS = "unknown_words"
+    FLASHCARD_EXISTS = "flashcard_exists"
     INVALID_HOST = "invalid_host"
     CORS_REJECTED = "cors_rejected"
     PAYLOAD_TOO_LARGE = "payload_too_large"

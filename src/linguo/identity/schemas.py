@@ -20,13 +20,10 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from linguo.core.schemas import CEFRLevel, LanguageCode, refuse_nulls
 from linguo.gamification.levels import level_for_xp
 from linguo.models.identity import DevicePlatform, Plan, Role
 
-CEFRLevel = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
-LanguageCode = Annotated[
-    str, Field(pattern=r"^[a-z]{2,3}$", description="ISO 639-1 (or 639-3) language code")
-]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
 
 
@@ -151,9 +148,7 @@ class UserUpdate(BaseModel):
 
     @model_validator(mode="after")
     def _only_full_name_may_be_cleared(self) -> UserUpdate:
-        for name in self.model_fields_set - {"full_name"}:
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
+        refuse_nulls(self, nullable=frozenset({"full_name"}))
         return self
 
 

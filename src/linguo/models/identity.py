@@ -9,7 +9,6 @@ from enum import StrEnum
 from sqlalchemy import (
     Boolean,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from linguo.core.db import Base, Timestamps, UUIDPrimaryKey
+from linguo.core.db import Base, Timestamps, UUIDPrimaryKey, pg_enum
 
 
 class Role(StrEnum):
@@ -46,15 +45,6 @@ class DevicePlatform(StrEnum):
     WEB = "web"
 
 
-def _enum(enum_cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        enum_cls,
-        name=name,
-        values_callable=lambda members: [member.value for member in members],
-        validate_strings=True,
-    )
-
-
 class User(UUIDPrimaryKey, Timestamps, Base):
     """A learner, tutor or administrator."""
 
@@ -68,8 +58,8 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     email: Mapped[str] = mapped_column(String(320))
     password_hash: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str | None] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"), default=Role.STUDENT)
-    plan: Mapped[Plan] = mapped_column(_enum(Plan, "user_plan"), default=Plan.FREE)
+    role: Mapped[Role] = mapped_column(pg_enum(Role, "user_role"), default=Role.STUDENT)
+    plan: Mapped[Plan] = mapped_column(pg_enum(Plan, "user_plan"), default=Plan.FREE)
     native_language: Mapped[str] = mapped_column(String(8), default="en")
     target_language: Mapped[str] = mapped_column(String(8), default="fr")
     proficiency_level: Mapped[str] = mapped_column(String(2), default="A1")
@@ -117,5 +107,5 @@ class Device(UUIDPrimaryKey, Timestamps, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     device_id: Mapped[str] = mapped_column(String(200))
     push_token: Mapped[str] = mapped_column(String(1024))
-    platform: Mapped[DevicePlatform] = mapped_column(_enum(DevicePlatform, "device_platform"))
+    platform: Mapped[DevicePlatform] = mapped_column(pg_enum(DevicePlatform, "device_platform"))
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,1 @@
+"""Text analysis per language: frequency, tokenising, answer matching, checkers."""

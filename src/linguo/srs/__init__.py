@@ -1,0 +1,1 @@
+"""Spaced repetition: FSRS scheduling and each learner's personal FSRS parameters."""

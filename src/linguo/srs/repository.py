@@ -1,0 +1,327 @@
+"""Queries of the spaced-repetition domain: cards, the queue, review logs, profiles."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, and_, case, delete, exists, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from linguo.models.srs import (
+    CardOrigin,
+    CardState,
+    Flashcard,
+    ReviewLog,
+    ReviewSource,
+    SrsCard,
+    SrsProfile,
+)
+from linguo.models.vocabulary import VocabularyWord
+
+SECONDS_PER_DAY = 86_400
+
+
+async def get_profile(session: AsyncSession, user_id: uuid.UUID) -> SrsProfile | None:
+    """The learner's stored settings, if they ever changed or were fitted."""
+    return await session.get(SrsProfile, user_id)
+
+
+async def lock_profile(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    desired_retention: float,
+    new_cards_per_day: int,
+    reviews_per_day: int,
+) -> SrsProfile:
+    """The learner's settings row, created with these values if missing, locked.
+
+    Like `lock_word_card`: a concurrent first change waits for the other's insert to
+    commit instead of failing on the primary key, then updates the stored row.
+    """
+    await session.execute(
+        insert(SrsProfile)
+        .values(
+            user_id=user_id,
+            desired_retention=desired_retention,
+            new_cards_per_day=new_cards_per_day,
+            reviews_per_day=reviews_per_day,
+        )
+        .on_conflict_do_nothing(index_elements=[SrsProfile.user_id])
+    )
+    stmt = (
+        select(SrsProfile)
+        .where(SrsProfile.user_id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def lock_word_card(
+    session: AsyncSession, user_id: uuid.UUID, word_id: int, *, origin: CardOrigin, now: datetime
+) -> SrsCard:
+    """The learner's card for a word, created new if missing, locked for this transaction.
+
+    The row lock serialises concurrent reviews of the same card: the second waits and
+    then schedules from the state the first one stored, so no review is lost.
+    """
+    await session.execute(
+        insert(SrsCard)
+        .values(id=uuid.uuid4(), user_id=user_id, word_id=word_id, origin=origin, due=now)
+        .on_conflict_do_nothing(constraint="uq_srs_cards_user_id_word_id")
+    )
+    stmt = (
+        select(SrsCard)
+        .where(SrsCard.user_id == user_id, SrsCard.word_id == word_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def lock_flashcard_card(session: AsyncSession, flashcard_id: uuid.UUID) -> SrsCard | None:
+    """The scheduling card of a flashcard, locked for this transaction."""
+    stmt = (
+        select(SrsCard)
+        .where(SrsCard.flashcard_id == flashcard_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def add_word_cards(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    word_ids: Sequence[int],
+    *,
+    origin: CardOrigin,
+    now: datetime,
+    pack_id: uuid.UUID | None = None,
+) -> int:
+    """Give the learner a new card for each word they have no card for; returns how many."""
+    if not word_ids:
+        return 0
+    stmt = (
+        insert(SrsCard)
+        .values(
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "user_id": user_id,
+                    "word_id": word_id,
+                    "origin": origin,
+                    "origin_pack_id": pack_id,
+                    "due": now,
+                }
+                for word_id in dict.fromkeys(word_ids)
+            ]
+        )
+        .on_conflict_do_nothing(constraint="uq_srs_cards_user_id_word_id")
+        .returning(SrsCard.id)
+    )
+    return len((await session.execute(stmt)).all())
+
+
+async def delete_unreviewed_pack_cards(
+    session: AsyncSession, user_id: uuid.UUID, pack_id: uuid.UUID
+) -> int:
+    """Remove the pack's cards the learner never reviewed; reviewed ones keep their history."""
+    stmt = delete(SrsCard).where(
+        SrsCard.user_id == user_id,
+        SrsCard.origin_pack_id == pack_id,
+        SrsCard.state == CardState.NEW,
+    )
+    result = await session.execute(stmt)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def get_word_card(session: AsyncSession, user_id: uuid.UUID, word_id: int) -> SrsCard | None:
+    """The learner's card for a word."""
+    stmt = select(SrsCard).where(SrsCard.user_id == user_id, SrsCard.word_id == word_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def retrievability_expression(
+    now: datetime, *, decay: float, factor: float
+) -> ColumnElement[float]:
+    """SQL for py-fsrs's retrievability at `now` (whole elapsed days, as py-fsrs counts)."""
+    elapsed_days = func.greatest(
+        func.floor(func.extract("epoch", now - SrsCard.last_review) / SECONDS_PER_DAY), 0
+    )
+    return func.power(1 + factor * elapsed_days / SrsCard.stability, decay)
+
+
+def _subject_filter(include_flashcards: bool) -> ColumnElement[bool]:
+    return SrsCard.word_id.is_not(None) if not include_flashcards else SrsCard.id.is_not(None)
+
+
+async def due_cards(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    now: datetime,
+    *,
+    decay: float,
+    factor: float,
+    limit: int,
+    include_flashcards: bool,
+) -> list[tuple[SrsCard, float]]:
+    """Reviewed cards due by `now`, least likely to be recalled first, with that likelihood."""
+    if limit <= 0:
+        return []
+    risk = retrievability_expression(now, decay=decay, factor=factor).label("retrievability")
+    stmt = (
+        select(SrsCard, risk)
+        .where(
+            SrsCard.user_id == user_id,
+            SrsCard.state != CardState.NEW,
+            SrsCard.due <= now,
+            _subject_filter(include_flashcards),
+        )
+        .order_by(risk.asc(), SrsCard.due.asc(), SrsCard.id)
+        .limit(limit)
+    )
+    return [(card, float(value)) for card, value in await session.execute(stmt)]
+
+
+async def count_due(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime, *, include_flashcards: bool
+) -> int:
+    """How many reviewed cards are due by `now` (the whole backlog, before caps)."""
+    stmt = select(func.count()).where(
+        SrsCard.user_id == user_id,
+        SrsCard.state != CardState.NEW,
+        SrsCard.due <= now,
+        _subject_filter(include_flashcards),
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def new_cards(
+    session: AsyncSession, user_id: uuid.UUID, *, limit: int, include_flashcards: bool
+) -> list[SrsCard]:
+    """Cards added but never reviewed: words in frequency order, then flashcards by age."""
+    if limit <= 0:
+        return []
+    stmt = (
+        select(SrsCard)
+        .outerjoin(VocabularyWord, VocabularyWord.id == SrsCard.word_id)
+        .where(
+            SrsCard.user_id == user_id,
+            SrsCard.state == CardState.NEW,
+            _subject_filter(include_flashcards),
+        )
+        .order_by(
+            case((SrsCard.word_id.is_(None), 1), else_=0),
+            VocabularyWord.frequency_rank.asc().nulls_last(),
+            SrsCard.created_at,
+            SrsCard.id,
+        )
+        .limit(limit)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def unseen_words(
+    session: AsyncSession, user_id: uuid.UUID, language: str, *, limit: int, exclude: Sequence[int]
+) -> list[VocabularyWord]:
+    """Words of `language` the learner has no card for, most frequent first."""
+    if limit <= 0:
+        return []
+    has_card = exists().where(SrsCard.user_id == user_id, SrsCard.word_id == VocabularyWord.id)
+    stmt = (
+        select(VocabularyWord)
+        .where(VocabularyWord.language == language, ~has_card)
+        .order_by(VocabularyWord.frequency_rank.asc().nulls_last(), VocabularyWord.id)
+        .limit(limit)
+    )
+    if exclude:
+        stmt = stmt.where(VocabularyWord.id.not_in(exclude))
+    return list(await session.scalars(stmt))
+
+
+async def queue_reviews_since(
+    session: AsyncSession, user_id: uuid.UUID, since: datetime
+) -> tuple[int, int]:
+    """(new cards introduced, reviews of known cards) from the queue since `since`."""
+    is_new = ReviewLog.state_before == CardState.NEW
+    stmt = select(
+        func.count().filter(is_new),
+        func.count().filter(~is_new),
+    ).where(
+        ReviewLog.user_id == user_id,
+        ReviewLog.reviewed_at >= since,
+        ReviewLog.source == ReviewSource.QUEUE,
+    )
+    new_count, review_count = (await session.execute(stmt)).one()
+    return int(new_count), int(review_count)
+
+
+async def words_by_id(session: AsyncSession, word_ids: Sequence[int]) -> dict[int, VocabularyWord]:
+    """Words by id."""
+    if not word_ids:
+        return {}
+    stmt = select(VocabularyWord).where(VocabularyWord.id.in_(set(word_ids)))
+    return {word.id: word for word in await session.scalars(stmt)}
+
+
+async def flashcards_by_id(
+    session: AsyncSession, flashcard_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Flashcard]:
+    """Flashcards by id."""
+    if not flashcard_ids:
+        return {}
+    stmt = select(Flashcard).where(Flashcard.id.in_(set(flashcard_ids)))
+    return {card.id: card for card in await session.scalars(stmt)}
+
+
+def review_history_query(card_id: uuid.UUID) -> Select[ReviewLog]:
+    """A card's reviews, newest first."""
+    return (
+        select(ReviewLog)
+        .where(ReviewLog.card_id == card_id)
+        .order_by(ReviewLog.reviewed_at.desc(), ReviewLog.id.desc())
+    )
+
+
+async def review_count(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """How many reviews the learner has logged."""
+    stmt = select(func.count()).select_from(ReviewLog).where(ReviewLog.user_id == user_id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def review_events(
+    session: AsyncSession, user_id: uuid.UUID
+) -> list[tuple[uuid.UUID, datetime, int]]:
+    """(card id, time, API rating) of every review of the learner, oldest first."""
+    stmt = (
+        select(ReviewLog.card_id, ReviewLog.reviewed_at, ReviewLog.rating)
+        .where(ReviewLog.user_id == user_id)
+        .order_by(ReviewLog.reviewed_at, ReviewLog.id)
+    )
+    return [(card_id, at, int(rating)) for card_id, at, rating in await session.execute(stmt)]
+
+
+def learners_due_for_fit_query(*, min_reviews: int, refit_reviews: int) -> Select[uuid.UUID, int]:
+    """Learners with enough reviews whose parameters were never fitted or are stale."""
+    counts = (
+        select(ReviewLog.user_id, func.count().label("reviews"))
+        .group_by(ReviewLog.user_id)
+        .having(func.count() >= min_reviews)
+        .subquery()
+    )
+    stale = and_(
+        SrsProfile.parameters_review_count.is_not(None),
+        counts.c.reviews - SrsProfile.parameters_review_count >= refit_reviews,
+    )
+    return (
+        select(counts.c.user_id, counts.c.reviews)
+        .outerjoin(SrsProfile, SrsProfile.user_id == counts.c.user_id)
+        .where((SrsProfile.parameters_review_count.is_(None)) | stale)
+        .order_by(counts.c.user_id)
+    )
