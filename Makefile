@@ -66,12 +66,14 @@ system-deps:
 		else echo "Install python3-venv (Debian) first"; exit 1; fi; \
 	fi
 
-# Tests need real PostgreSQL and Redis servers (started and stopped by the suite itself).
+# Tests need real PostgreSQL and Redis servers (started and stopped by the suite itself),
+# and espeak-ng, the offline text-to-speech engine.
 # A policy-rc.d keeps the packages from starting their own system services on install.
 system-deps-test:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "Installing$$missing"; \

@@ -1,0 +1,1 @@
+"""Outbound adapters behind small Protocols, each with an offline default."""
