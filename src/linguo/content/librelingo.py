@@ -162,12 +162,12 @@ class ExerciseSpec:
     prompt_language: str
     answer_language: str
     answers: tuple[str, ...]
-    choices: tuple[str, ...]
-    distractors: tuple[str, ...]
-    images: tuple[str, ...]
-    audio_text: str | None
     difficulty: int
     words: tuple[str, ...]
+    choices: tuple[str, ...] = ()
+    distractors: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
+    audio_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -1123,7 +1123,6 @@ class _Builder:
                     choices=tuple(choices),
                     distractors=tuple(distractors),
                     images=images,
-                    audio_text=None,
                     difficulty=1,
                     words=practised,
                 )
@@ -1138,10 +1137,7 @@ class _Builder:
                     prompt_language=self.source,
                     answer_language=self.target,
                     answers=answers,
-                    choices=(),
-                    distractors=(),
                     images=images,
-                    audio_text=None,
                     difficulty=3,
                     words=practised,
                 )
@@ -1175,8 +1171,6 @@ class _Builder:
                     answers=source_answers,
                     choices=tuple(choices),
                     distractors=tuple(distractors),
-                    images=(),
-                    audio_text=None,
                     difficulty=1,
                     words=practised,
                 )
@@ -1205,8 +1199,6 @@ class _Builder:
                     answers=answers,
                     choices=tuple(bank),
                     distractors=tuple(distractors),
-                    images=(),
-                    audio_text=None,
                     difficulty=difficulty,
                     words=practised,
                 )
@@ -1231,9 +1223,6 @@ class _Builder:
                 prompt_language=self.target,
                 answer_language=self.target,
                 answers=(spoken,),
-                choices=(),
-                distractors=(),
-                images=(),
                 audio_text=spoken,
                 difficulty=3,
                 words=practised,

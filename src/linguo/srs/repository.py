@@ -262,14 +262,6 @@ async def queue_reviews_since(
     return int(new_count), int(review_count)
 
 
-async def words_by_id(session: AsyncSession, word_ids: Sequence[int]) -> dict[int, VocabularyWord]:
-    """Words by id."""
-    if not word_ids:
-        return {}
-    stmt = select(VocabularyWord).where(VocabularyWord.id.in_(set(word_ids)))
-    return {word.id: word for word in await session.scalars(stmt)}
-
-
 async def flashcards_by_id(
     session: AsyncSession, flashcard_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Flashcard]:

@@ -126,11 +126,7 @@ async def read_settings(
 ) -> LearnerSettingsRead:
     """The caller's desired retention and daily caps."""
     learner = await service.get_learner_settings(session, user.id, settings)
-    return LearnerSettingsRead(
-        desired_retention=learner.desired_retention,
-        new_cards_per_day=learner.new_cards_per_day,
-        reviews_per_day=learner.reviews_per_day,
-    )
+    return LearnerSettingsRead.model_validate(learner)
 
 
 @router.patch("/settings", response_model=LearnerSettingsRead)
@@ -146,11 +142,7 @@ async def update_settings(
         new_cards_per_day=changes.new_cards_per_day,
         reviews_per_day=changes.reviews_per_day,
     )
-    return LearnerSettingsRead(
-        desired_retention=learner.desired_retention,
-        new_cards_per_day=learner.new_cards_per_day,
-        reviews_per_day=learner.reviews_per_day,
-    )
+    return LearnerSettingsRead.model_validate(learner)
 
 
 @router.get("/parameters", response_model=ParametersRead)

@@ -117,6 +117,8 @@ class ReviewLogRead(BaseModel):
 class LearnerSettingsRead(BaseModel):
     """The learner's spaced-repetition settings."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     desired_retention: float
     new_cards_per_day: int
     reviews_per_day: int

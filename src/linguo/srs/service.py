@@ -356,7 +356,7 @@ async def build_queue(
         exclude=[card.word_id for card in fresh if card.word_id is not None],
     )
     cards = [card for card, _ in due] + fresh
-    words = await repository.words_by_id(
+    words = await vocabulary_repository.get_words(
         session, [card.word_id for card in cards if card.word_id is not None]
     )
     flashcards = await repository.flashcards_by_id(

@@ -75,8 +75,8 @@ class EspeakTTS:
 def _complete_wav(data: bytes) -> tuple[bytes, int]:
     """Fill in the sizes a streamed WAV header leaves unknown; returns it and its length.
 
-    espeak-ng writing to a pipe cannot seek back, so its RIFF and data chunk sizes are
-    placeholders that players and `wave` misread.
+    espeak-ng writing to a pipe cannot seek back, so the RIFF and data chunk sizes it
+    writes are dummy values that players and `wave` misread.
     """
     marker = data.find(b"data", 12)
     if not data.startswith(b"RIFF") or marker < 0:
