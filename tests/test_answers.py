@@ -20,8 +20,9 @@ from linguo.language.answers import (
     normalise,
 )
 from linguo.language.text import fold
+from tests.conftest import SPANISH_COURSE
 
-LIBRELINGO = Path("/work/shared/data/librelingo/spanish-from-english")
+LIBRELINGO = SPANISH_COURSE
 
 
 @pytest.fixture(autouse=True)

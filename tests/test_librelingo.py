@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import unicodedata
 from collections import Counter
@@ -22,13 +21,9 @@ from linguo.content.librelingo import (
     LessonSpec,
     load_course,
 )
+from tests.conftest import SPANISH_COURSE
 
-SPANISH = Path(
-    os.environ.get("LINGUO_LIBRELINGO_SPANISH", "/work/shared/data/librelingo/spanish-from-english")
-)
-needs_spanish = pytest.mark.skipif(
-    not (SPANISH / "course.yaml").is_file(), reason="LibreLingo's Spanish course is not here"
-)
+SPANISH = SPANISH_COURSE
 
 
 @pytest.fixture(autouse=True)
@@ -112,7 +107,6 @@ def _fold(text: str) -> str:
 # --------------------------------------------------------------------------- the Spanish course
 
 
-@needs_spanish
 def test_spanish_course_structure(spanish: CourseSpec) -> None:
     assert spanish.key == "spanish-from-english"
     assert spanish.title == "Spanish for English speakers"
@@ -154,7 +148,6 @@ def test_spanish_course_structure(spanish: CourseSpec) -> None:
     assert len(spanish.vocabulary) == 353
 
 
-@needs_spanish
 def test_spanish_words_and_phrases_all_get_their_exercises(spanish: CourseSpec) -> None:
     for source_file, data in _skill_files(SPANISH):
         lesson = _lesson(spanish, source_file)
@@ -195,7 +188,6 @@ def test_spanish_words_and_phrases_all_get_their_exercises(spanish: CourseSpec) 
     }
 
 
-@needs_spanish
 def test_spanish_answers_include_every_alternative_in_the_yaml(spanish: CourseSpec) -> None:
     for source_file, data in _skill_files(SPANISH):
         lesson = _lesson(spanish, source_file)
@@ -241,7 +233,6 @@ def test_spanish_answers_include_every_alternative_in_the_yaml(spanish: CourseSp
     assert "I'm a cat" in _find(verbs, "options", "es", "Yo soy un gato").answers
 
 
-@needs_spanish
 def test_spanish_choices_and_distractors_are_sound(spanish: CourseSpec) -> None:
     for exercise in _exercises(spanish):
         assert exercise.type in EXERCISE_TYPES
@@ -271,7 +262,6 @@ def test_spanish_choices_and_distractors_are_sound(spanish: CourseSpec) -> None:
     assert set(_find(animals, "cards", "en", "perro").distractors) <= own_words
 
 
-@needs_spanish
 def test_spanish_keys_are_unique_and_stable(spanish: CourseSpec) -> None:
     keys = [exercise.key for exercise in _exercises(spanish)]
     assert len(keys) == len(set(keys))
@@ -286,7 +276,6 @@ def test_spanish_keys_are_unique_and_stable(spanish: CourseSpec) -> None:
     assert cards.key.startswith("2:cards:en-es:")
 
 
-@needs_spanish
 def test_spanish_data_oddities_are_reported_as_warnings(spanish: CourseSpec) -> None:
     warnings = "\n".join(spanish.warnings)
     assert "activities/skills/continuous.yaml: line 17: phrase #2: unknown key 'Alternative'" in (
@@ -430,7 +419,6 @@ def test_alternative_translations_must_be_a_list(demo_copy: Path) -> None:
     assert "'Pleased to meet you!'" in error
 
 
-@needs_spanish
 def test_upstream_bare_string_alternative_is_an_error(tmp_path: Path) -> None:
     """LibreLingo's own file once had a bare string here (see the data's README)."""
     course = Path(shutil.copytree(SPANISH, tmp_path / "spanish-from-english"))

@@ -12,6 +12,10 @@ from fastapi_offline import FastAPIOffline
 
 from linguo import __version__
 from linguo.config import Settings, get_settings
+from linguo.content.admin_router import router as content_admin_router
+from linguo.content.media import default_tts, storage_from_settings
+from linguo.content.media_router import router as media_router
+from linguo.content.router import router as courses_router
 from linguo.core import jobs, metrics, migrations
 from linguo.core.cache import create_cache
 from linguo.core.db import Database, utcnow
@@ -27,6 +31,7 @@ from linguo.core.middleware import (
 from linguo.core.ratelimit import RateLimiter, limit_api
 from linguo.flashcards.router import router as flashcards_router
 from linguo.identity.router import auth_router, users_router
+from linguo.lessons.router import router as lessons_router
 from linguo.ops.router import router as ops_router
 from linguo.srs.router import router as srs_router
 from linguo.vocabulary.router import admin_packs_router, packs_router, vocabulary_router
@@ -97,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.schema_heads = migrations.head_revisions()
     app.state.signing_key = settings.signing_key()
+    app.state.storage = storage_from_settings(settings)  # media files (lesson audio)
+    app.state.tts = default_tts()  # records audio of listening exercises made by admins
     # The time requests see; tests replace it to travel across days and time zones.
     app.state.clock = utcnow
     install_error_handlers(app)
@@ -115,6 +122,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         flashcards_router,
         packs_router,
         admin_packs_router,
+        courses_router,
+        lessons_router,
+        media_router,
+        content_admin_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -1,4 +1,4 @@
-"""The `linguo` command line: serve, migrate, seed, import-vocabulary, worker, beat, createadmin."""
+"""The `linguo` command line: serve, migrate, seed, imports, worker, beat, createadmin."""
 
 from __future__ import annotations
 
@@ -194,6 +194,80 @@ def import_vocabulary(
     typer.echo(
         f"imported {report.rows} rows as {report.words} words: "
         f"{report.created} new, {report.merged} merged into existing words"
+    )
+
+
+@app.command("import-course")
+def import_course(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="Folder of a course in LibreLingo's format")
+    ],
+    draft: Annotated[
+        bool,
+        typer.Option("--draft", help="Do not publish (a new course stays hidden from learners)"),
+    ] = False,
+) -> None:
+    """Import or update a course in LibreLingo's YAML format, with synthesised audio.
+
+    Re-importing updates it in place; a course with any problem imports nothing.
+    """
+    from linguo.content.librelingo import CourseFormatError, load_course
+
+    settings = _settings()
+    _configure_logging(settings)
+    try:
+        spec = load_course(path)
+    except CourseFormatError as exc:
+        for error in exc.errors:
+            typer.echo(f"linguo: {error}", err=True)
+        typer.echo(f"linguo: {path}: nothing was imported", err=True)
+        raise typer.Exit(1) from exc
+
+    from linguo.content.importer import CourseImportError, CourseImportReport
+    from linguo.content.importer import import_course as import_course_spec
+    from linguo.content.media import default_tts, storage_from_settings
+    from linguo.core import migrations
+    from linguo.core.db import Database
+    from linguo.core.embedded import resolved_database
+
+    tts = default_tts()
+
+    async def run(url: str) -> CourseImportReport:
+        database = Database(url)
+        try:
+            async with database.session() as session:
+                return await import_course_spec(
+                    session,
+                    spec,
+                    storage=storage_from_settings(settings),
+                    tts=tts,
+                    publish=not draft,
+                )
+        finally:
+            await database.dispose()
+
+    with resolved_database(settings) as database_url:
+        migrations.upgrade(database_url)
+        try:
+            report = asyncio.run(run(database_url))
+        except CourseImportError as exc:
+            for problem in exc.problems:
+                typer.echo(f"linguo: {problem}", err=True)
+            typer.echo(f"linguo: {path}: nothing was imported", err=True)
+            raise typer.Exit(1) from exc
+    for warning in report.warnings:
+        typer.echo(f"linguo: warning: {warning}", err=True)
+    if report.created:
+        outcome = "created"
+    elif report.changed:
+        outcome = "updated"
+    else:
+        outcome = "unchanged"
+    typer.echo(
+        f"course {spec.title!r} ({report.course_id}) {outcome}, content version "
+        f"{report.content_version}: {report.units} units, {report.lessons} lessons, "
+        f"{report.exercises} exercises, {report.words} words, "
+        f"{report.media_created} new audio files"
     )
 
 

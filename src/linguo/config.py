@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     srs_optimizer_refit_reviews: int = Field(default=200, ge=1)
     vocabulary_cache_seconds: int = Field(default=3600, ge=1)
 
+    lesson_hearts: int = Field(default=5, ge=1, le=100)
+    lesson_max_exercises: int = Field(default=20, ge=1, le=500)
+    course_cache_seconds: int = Field(default=900, ge=1)
+    media_dir: Path | None = None
+
     @field_validator("cors_origins", "trusted_hosts", mode="before")
     @classmethod
     def _parse_csv(cls, value: object) -> object:

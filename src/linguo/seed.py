@@ -6,6 +6,10 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linguo.config import get_settings
+from linguo.content.importer import import_course
+from linguo.content.librelingo import DEMO_COURSE_PATH, load_course
+from linguo.content.media import default_tts, storage_from_settings
 from linguo.identity import repository as identity_repository
 from linguo.identity import service as identity_service
 from linguo.identity.schemas import RegisterRequest
@@ -32,4 +36,24 @@ async def seed_demo_accounts(session: AsyncSession) -> list[str]:
     return created
 
 
-SEEDERS: tuple[Seeder, ...] = (seed_demo_accounts, seed_demo_vocabulary)
+async def seed_demo_course(session: AsyncSession) -> list[str]:
+    """The bundled French course, published, with espeak-ng audio when it is installed.
+
+    Importing unchanged files again changes nothing.
+    """
+    spec = load_course(DEMO_COURSE_PATH)
+    storage = storage_from_settings(get_settings())
+    report = await import_course(session, spec, storage=storage, tts=default_tts(), publish=True)
+    if not report.changed:
+        return []
+    done = (
+        "course" if report.created else f"course update (content version {report.content_version})"
+    )
+    lines = [
+        f"{done} {spec.title!r}: {report.lessons} lessons, {report.exercises} exercises, "
+        f"{report.media_created} new audio files"
+    ]
+    return lines + [f"course warning: {warning}" for warning in report.warnings]
+
+
+SEEDERS: tuple[Seeder, ...] = (seed_demo_accounts, seed_demo_vocabulary, seed_demo_course)

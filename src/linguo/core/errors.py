@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from linguo.core.context import current_request_id
@@ -35,6 +36,14 @@ class ErrorCode(StrEnum):
     EMAIL_TAKEN = "email_taken"
     UNKNOWN_WORDS = "unknown_words"
     FLASHCARD_EXISTS = "flashcard_exists"
+    LESSON_LOCKED = "lesson_locked"
+    OUT_OF_HEARTS = "out_of_hearts"
+    ATTEMPT_FINISHED = "attempt_finished"
+    NOT_IN_ATTEMPT = "not_in_attempt"
+    LESSON_EMPTY = "lesson_empty"
+    INVALID_COURSE = "invalid_course"
+    COURSE_EMPTY = "course_empty"
+    INVALID_PREREQUISITE = "invalid_prerequisite"
     INVALID_HOST = "invalid_host"
     CORS_REJECTED = "cors_rejected"
     PAYLOAD_TOO_LARGE = "payload_too_large"
@@ -216,6 +225,29 @@ async def _handle_http_exception(_request: Request, exc: Exception) -> JSONRespo
     return error_response(exc.status_code, code, message, headers=dict(exc.headers or {}))
 
 
+# PostgreSQL text cannot hold NUL (U+0000) or characters the database encoding lacks; such
+# input fails at the database, after validation, and is the client's fault, not ours.
+_UNSTORABLE_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    """The SQLSTATE of a database error (the asyncpg adapter exposes it as `sqlstate`)."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code if isinstance(code, str) else None
+
+
+async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if _sqlstate(exc) in _UNSTORABLE_TEXT_SQLSTATES:
+        return error_response(
+            422,
+            ErrorCode.VALIDATION_ERROR,
+            "The request contains text that cannot be stored (for example a NUL character).",
+            [{"loc": ["body"], "message": "contains an unstorable character", "type": "string"}],
+        )
+    return await _handle_unexpected(request, exc)
+
+
 async def _handle_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled_exception", exc_type=type(exc).__name__)
     return error_response(500, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred.")
@@ -226,6 +258,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _handle_app_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(DBAPIError, _handle_database_error)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 

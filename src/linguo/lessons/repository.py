@@ -1,0 +1,288 @@
+"""Queries of lesson play: attempts, answers, lesson progress and the per-course summary."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linguo.content.repository import lesson_is_playable
+from linguo.models.content import (
+    Course,
+    Exercise,
+    ExerciseStatus,
+    ExerciseWord,
+    Lesson,
+    LessonWord,
+    MediaResource,
+)
+from linguo.models.lessons import LessonAttempt, LessonProgress, QuestionAttempt
+from linguo.models.srs import CardState, SrsCard
+
+
+async def get_playable_lesson(session: AsyncSession, lesson_id: uuid.UUID) -> Lesson | None:
+    """The lesson if its course is published (learners may see it)."""
+    stmt = (
+        select(Lesson)
+        .join(Course, Course.id == Lesson.course_id)
+        .where(Lesson.id == lesson_id, Course.is_published.is_(True))
+    )
+    return await session.scalar(stmt)
+
+
+async def published_exercises(session: AsyncSession, lesson_id: uuid.UUID) -> Sequence[Exercise]:
+    """The lesson's published exercises in course order."""
+    stmt = (
+        select(Exercise)
+        .where(Exercise.lesson_id == lesson_id, Exercise.status == ExerciseStatus.PUBLISHED)
+        .order_by(Exercise.position, Exercise.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def correct_answer_counts(
+    session: AsyncSession, user_id: uuid.UUID, exercise_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How often the learner has answered each exercise right, in any attempt."""
+    stmt = (
+        select(QuestionAttempt.exercise_id, func.count())
+        .join(LessonAttempt, LessonAttempt.id == QuestionAttempt.attempt_id)
+        .where(
+            LessonAttempt.user_id == user_id,
+            QuestionAttempt.exercise_id.in_(exercise_ids),
+            QuestionAttempt.correct.is_(True),
+        )
+        .group_by(QuestionAttempt.exercise_id)
+    )
+    return {exercise_id: count for exercise_id, count in (await session.execute(stmt)).all()}
+
+
+async def media_keys(session: AsyncSession, media_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Storage keys of media resources by id."""
+    if not media_ids:
+        return {}
+    stmt = select(MediaResource.id, MediaResource.storage_key).where(
+        MediaResource.id.in_(media_ids)
+    )
+    return {media_id: key for media_id, key in (await session.execute(stmt)).all()}
+
+
+async def lock_attempt(
+    session: AsyncSession, attempt_id: uuid.UUID, user_id: uuid.UUID
+) -> LessonAttempt | None:
+    """The learner's attempt, locked for this transaction (answers and finish serialise)."""
+    stmt = (
+        select(LessonAttempt)
+        .where(LessonAttempt.id == attempt_id, LessonAttempt.user_id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(stmt)
+
+
+async def get_exercise(session: AsyncSession, exercise_id: uuid.UUID) -> Exercise | None:
+    """An exercise by id."""
+    return await session.get(Exercise, exercise_id)
+
+
+async def answers_so_far(
+    session: AsyncSession, attempt_id: uuid.UUID, exercise_id: uuid.UUID
+) -> int:
+    """How many answers the attempt already has for the exercise."""
+    stmt = select(func.count()).where(
+        QuestionAttempt.attempt_id == attempt_id, QuestionAttempt.exercise_id == exercise_id
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def count_first_answer(session: AsyncSession, exercise_id: uuid.UUID, *, wrong: bool) -> None:
+    """Add a learner's first answer to the exercise's attempt and error counters."""
+    await session.execute(
+        update(Exercise)
+        .where(Exercise.id == exercise_id)
+        .values(
+            attempt_count=Exercise.attempt_count + 1,
+            error_count=Exercise.error_count + int(wrong),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def first_answers(
+    session: AsyncSession, attempt_id: uuid.UUID
+) -> dict[uuid.UUID, QuestionAttempt]:
+    """The first answer given to each exercise of the attempt."""
+    stmt = (
+        select(QuestionAttempt)
+        .where(QuestionAttempt.attempt_id == attempt_id, QuestionAttempt.attempt_number == 1)
+        .order_by(QuestionAttempt.id)
+    )
+    return {answer.exercise_id: answer for answer in (await session.scalars(stmt)).all()}
+
+
+async def exercise_words(
+    session: AsyncSession, exercise_ids: Sequence[uuid.UUID]
+) -> Sequence[tuple[uuid.UUID, int]]:
+    """(exercise id, word id) for the vocabulary words the exercises practise."""
+    if not exercise_ids:
+        return []
+    stmt = select(ExerciseWord.exercise_id, ExerciseWord.word_id).where(
+        ExerciseWord.exercise_id.in_(exercise_ids)
+    )
+    return [(exercise_id, word_id) for exercise_id, word_id in (await session.execute(stmt)).all()]
+
+
+async def lesson_word_ids(session: AsyncSession, lesson_id: uuid.UUID) -> list[int]:
+    """The words the lesson introduces, in lesson order."""
+    stmt = (
+        select(LessonWord.word_id)
+        .where(LessonWord.lesson_id == lesson_id)
+        .order_by(LessonWord.position, LessonWord.word_id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def record_finish(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    lesson: Lesson,
+    score: float,
+    passed: bool,
+    xp: int,
+    now: datetime,
+) -> LessonProgress:
+    """Fold a finished attempt into the learner's lesson progress (one upsert)."""
+    stmt = (
+        insert(LessonProgress)
+        .values(
+            user_id=user_id,
+            lesson_id=lesson.id,
+            course_id=lesson.course_id,
+            best_score=score,
+            attempts_finished=1,
+            xp_earned=xp,
+            first_passed_at=now if passed else None,
+            last_finished_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=[LessonProgress.user_id, LessonProgress.lesson_id],
+            set_={
+                "best_score": func.greatest(LessonProgress.best_score, score),
+                "attempts_finished": LessonProgress.attempts_finished + 1,
+                "xp_earned": LessonProgress.xp_earned + xp,
+                "first_passed_at": func.coalesce(
+                    LessonProgress.first_passed_at, now if passed else None
+                ),
+                "last_finished_at": now,
+                "course_id": lesson.course_id,
+            },
+        )
+        .returning(LessonProgress)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one()
+
+
+async def get_progress(
+    session: AsyncSession, user_id: uuid.UUID, lesson_id: uuid.UUID
+) -> LessonProgress | None:
+    """The learner's progress row for a lesson."""
+    return await session.get(LessonProgress, (user_id, lesson_id))
+
+
+async def unlocked_by(session: AsyncSession, lesson_id: uuid.UUID) -> list[uuid.UUID]:
+    """Playable lessons whose prerequisite is this lesson."""
+    stmt = (
+        select(Lesson.id)
+        .where(Lesson.prerequisite_lesson_id == lesson_id, lesson_is_playable())
+        .order_by(Lesson.position, Lesson.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def progress_by_course(
+    session: AsyncSession, user_id: uuid.UUID, *, mastered_stability_days: float
+) -> Sequence[Any]:
+    """Per published course the learner has played: lessons passed and total, xp, words
+    practised and mastered, last activity; most recent first. Aggregates only."""
+    played = (
+        select(
+            LessonAttempt.course_id.label("course_id"),
+            func.max(func.coalesce(LessonAttempt.finished_at, LessonAttempt.started_at)).label(
+                "last_activity_at"
+            ),
+        )
+        .where(LessonAttempt.user_id == user_id)
+        .group_by(LessonAttempt.course_id)
+        .subquery()
+    )
+    progress = (
+        select(
+            LessonProgress.course_id.label("course_id"),
+            func.count(LessonProgress.first_passed_at).label("lessons_passed"),
+            func.sum(LessonProgress.xp_earned).label("xp"),
+        )
+        .where(LessonProgress.user_id == user_id)
+        .group_by(LessonProgress.course_id)
+        .subquery()
+    )
+    totals = (
+        select(Lesson.course_id.label("course_id"), func.count().label("lessons_total"))
+        .where(lesson_is_playable(), Lesson.course_id.in_(select(played.c.course_id)))
+        .group_by(Lesson.course_id)
+        .subquery()
+    )
+    course_words = (
+        select(Lesson.course_id.label("course_id"), LessonWord.word_id.label("word_id"))
+        .join(LessonWord, LessonWord.lesson_id == Lesson.id)
+        .where(Lesson.course_id.in_(select(played.c.course_id)))
+        .distinct()
+        .subquery()
+    )
+    words = (
+        select(
+            course_words.c.course_id,
+            func.count().filter(SrsCard.reps > 0).label("words_learned"),
+            func.count()
+            .filter(
+                and_(
+                    SrsCard.state == CardState.REVIEW,
+                    SrsCard.stability >= mastered_stability_days,
+                )
+            )
+            .label("words_mastered"),
+        )
+        .join(
+            SrsCard,
+            and_(SrsCard.word_id == course_words.c.word_id, SrsCard.user_id == user_id),
+        )
+        .group_by(course_words.c.course_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Course.id,
+            Course.title,
+            Course.language,
+            Course.source_language,
+            func.coalesce(progress.c.lessons_passed, 0),
+            func.coalesce(totals.c.lessons_total, 0),
+            func.coalesce(progress.c.xp, 0),
+            func.coalesce(words.c.words_learned, 0),
+            func.coalesce(words.c.words_mastered, 0),
+            played.c.last_activity_at,
+        )
+        .join(played, played.c.course_id == Course.id)
+        .outerjoin(progress, progress.c.course_id == Course.id)
+        .outerjoin(totals, totals.c.course_id == Course.id)
+        .outerjoin(words, words.c.course_id == Course.id)
+        .where(Course.is_published.is_(True))
+        .order_by(played.c.last_activity_at.desc(), Course.id)
+    )
+    return (await session.execute(stmt)).all()
