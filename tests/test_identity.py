@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 
+from linguo.content.importer import import_course
+from linguo.content.librelingo import DEMO_COURSE_PATH, load_course
 from linguo.core.db import Database
 from linguo.core.security import create_access_token
 from linguo.models.identity import Role
+from linguo.providers.storage import LocalStorage
 from tests.conftest import (
     PASSWORD,
     TEST_SECRET,
@@ -497,6 +501,7 @@ async def test_deleting_the_account_removes_it_and_everything_it_owns(
     user_factory: UserFactory,
     database: Database,
     demo_vocabulary: dict[tuple[str, str], int],
+    tmp_path: Path,
 ) -> None:
     user, headers, tokens = await user_factory()
     other, other_headers, _ = await user_factory()
@@ -513,6 +518,28 @@ async def test_deleting_the_account_removes_it_and_everything_it_owns(
     ):
         response = await client.request(method, f"{API}{url}", headers=headers, json=body)
         assert response.status_code in (200, 201), response.text
+    # A finished lesson attempt and a conversation with an error to remember.
+    async with database.session() as session:
+        report = await import_course(
+            session, load_course(DEMO_COURSE_PATH), storage=LocalStorage(tmp_path), tts=None
+        )
+    course = (await client.get(f"{API}/courses/{report.course_id}", headers=headers)).json()
+    lesson_id = course["units"][0]["lessons"][0]["id"]
+    attempt = (await client.post(f"{API}/lessons/{lesson_id}/start", headers=headers)).json()
+    first = {"exercise_id": attempt["exercises"][0]["id"], "answer": "?"}
+    await client.post(
+        f"{API}/attempts/{attempt['attempt_id']}/answers", headers=headers, json=first
+    )
+    await client.post(f"{API}/attempts/{attempt['attempt_id']}/finish", headers=headers)
+    conversation = await client.post(
+        f"{API}/sessions", headers=headers, json={"planned_duration_minutes": 10}
+    )
+    said = await client.post(
+        f"{API}/sessions/{conversation.json()['session']['id']}/messages",
+        headers=headers,
+        json={"content": "Je mange avec la chien."},
+    )
+    assert said.status_code == 200, said.text
     owned_queries = {
         "users": "SELECT count(*) FROM users WHERE id = :u",
         "refresh_tokens": "SELECT count(*) FROM refresh_tokens WHERE user_id = :u",
@@ -523,6 +550,14 @@ async def test_deleting_the_account_removes_it_and_everything_it_owns(
         "flashcards": "SELECT count(*) FROM flashcards WHERE user_id = :u",
         "flashcard_events": "SELECT count(*) FROM flashcard_events WHERE user_id = :u",
         "pack_subscriptions": "SELECT count(*) FROM pack_subscriptions WHERE user_id = :u",
+        "lesson_attempts": "SELECT count(*) FROM lesson_attempts WHERE user_id = :u",
+        "question_attempts": "SELECT count(*) FROM question_attempts q "
+        "JOIN lesson_attempts a ON a.id = q.attempt_id WHERE a.user_id = :u",
+        "lesson_progress": "SELECT count(*) FROM lesson_progress WHERE user_id = :u",
+        "conversation_sessions": "SELECT count(*) FROM conversation_sessions WHERE user_id = :u",
+        "conversation_messages": "SELECT count(*) FROM conversation_messages m "
+        "JOIN conversation_sessions s ON s.id = m.session_id WHERE s.user_id = :u",
+        "learner_error_memory": "SELECT count(*) FROM learner_error_memory WHERE user_id = :u",
     }
     for table, query in owned_queries.items():
         assert await scalar(database, query, u=uuid.UUID(user["id"])) > 0, table

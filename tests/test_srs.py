@@ -990,6 +990,8 @@ async def test_reviewing_an_unknown_word_is_404_and_writes_nothing(
         {"rating": 2},
         {"word_id": 0, "rating": 2},
         {"word_id": "WORD", "rating": 2, "response_time_ms": -5},
+        {"word_id": "WORD", "rating": 2, "response_time_ms": False},  # a bool is not a duration
+        {"word_id": "WORD", "rating": True},  # a bool is not a rating
         {"word_id": "WORD", "rating": 2, "confidence": "high"},
     ],
 )

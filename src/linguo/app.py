@@ -16,6 +16,9 @@ from linguo.content.admin_router import router as content_admin_router
 from linguo.content.media import default_tts, storage_from_settings
 from linguo.content.media_router import router as media_router
 from linguo.content.router import router as courses_router
+from linguo.conversation.hub import LocalHub, RedisHub, SessionHub
+from linguo.conversation.router import router as conversation_router
+from linguo.conversation.ws import router as session_socket_router
 from linguo.core import jobs, metrics, migrations
 from linguo.core.cache import create_cache
 from linguo.core.db import Database, utcnow
@@ -33,6 +36,7 @@ from linguo.flashcards.router import router as flashcards_router
 from linguo.identity.router import auth_router, users_router
 from linguo.lessons.router import router as lessons_router
 from linguo.ops.router import router as ops_router
+from linguo.providers.llm import build_chain
 from linguo.srs.router import router as srs_router
 from linguo.vocabulary.router import admin_packs_router, packs_router, vocabulary_router
 
@@ -69,9 +73,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runner.start()
         previous_backend = jobs.set_backend(runner)
     app.state.job_runner = runner
+    app.state.llm_chain = build_chain(settings)
+    hub: SessionHub = RedisHub(app.state.redis) if app.state.redis is not None else LocalHub()
+    await hub.start()
+    app.state.session_hub = hub
     try:
         yield
     finally:
+        await hub.stop()
+        await app.state.llm_chain.aclose()
         if runner is not None:
             await runner.stop()
         if celery_backend is not None:
@@ -126,9 +136,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lessons_router,
         media_router,
         content_admin_router,
+        conversation_router,
     ):
         api.include_router(router)
     app.include_router(api)
+    app.include_router(session_socket_router, prefix=API_PREFIX)
     app.include_router(ops_router)
 
     # Added innermost first: the request context wraps everything but error rendering.

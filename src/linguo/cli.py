@@ -89,6 +89,8 @@ def serve(
             access_log=False,
             log_config=None,
             server_header=False,
+            # The session WebSocket; uvicorn's legacy `websockets` protocol is deprecated.
+            ws="websockets-sansio",
         )
 
 

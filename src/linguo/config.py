@@ -76,6 +76,33 @@ class Settings(BaseSettings):
     course_cache_seconds: int = Field(default=900, ge=1)
     media_dir: Path | None = None
 
+    # Language models (providers/llm): primary, then secondary, then the offline tutor.
+    llm_primary: Literal["openai", "anthropic"] | None = None
+    llm_secondary: Literal["openai", "anthropic"] | None = None
+    llm_openai_api_key: SecretStr | None = None
+    llm_openai_base_url: str | None = None
+    llm_openai_model: str = "gpt-4o-mini"
+    llm_anthropic_api_key: SecretStr | None = None
+    llm_anthropic_base_url: str | None = None
+    llm_anthropic_model: str = "claude-haiku-4-5"
+    llm_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_backoff_base_seconds: float = Field(default=0.5, ge=0, le=60)
+    llm_backoff_max_seconds: float = Field(default=10.0, ge=0, le=600)
+
+    @field_validator(
+        "llm_primary",
+        "llm_secondary",
+        "llm_openai_api_key",
+        "llm_openai_base_url",
+        "llm_anthropic_api_key",
+        "llm_anthropic_base_url",
+        mode="before",
+    )
+    @classmethod
+    def _blank_llm_setting_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("cors_origins", "trusted_hosts", mode="before")
     @classmethod
     def _parse_csv(cls, value: object) -> object:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from linguo.core.schemas import CEFRLevel, LanguageCode, refuse_nulls
+from linguo.core.schemas import CEFRLevel, LanguageCode, integral, refuse_nulls
 from linguo.models.content import ExerciseStatus, ExerciseType, LessonType
 
 # Text without NUL (PostgreSQL cannot store it); "non-blank" needs one character that is not
@@ -68,13 +68,6 @@ Distractors = Annotated[
 Images = Annotated[list[ImageId], Field(max_length=10, description="Picture ids")]
 
 
-def _integral(value: Any) -> Any:
-    """JSON Schema counts 5.0 as an integer, so take it as 5; 1.5, true and "5" stay refused."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 # Strict (no booleans, no strings) but taking integral floats, as JSON Schema's "integer" does;
 # the validator comes last so that it runs first and the bounds stay in the JSON Schema.
 UnitPosition = Annotated[
@@ -85,7 +78,7 @@ UnitPosition = Annotated[
         le=100_000,
         description="1 = first; siblings move to make room; past the end appends",
     ),
-    BeforeValidator(_integral),
+    BeforeValidator(integral),
 ]
 ExercisePosition = Annotated[
     int,
@@ -95,7 +88,7 @@ ExercisePosition = Annotated[
         le=100_000,
         description="0 = first; siblings move to make room; past the end appends",
     ),
-    BeforeValidator(_integral),
+    BeforeValidator(integral),
 ]
 PassScore = Annotated[
     float,
@@ -110,7 +103,7 @@ PassScore = Annotated[
 Difficulty = Annotated[
     int,
     Field(strict=True, ge=1, le=5, description="1 = recognise ... 5 = hardest"),
-    BeforeValidator(_integral),
+    BeforeValidator(integral),
 ]
 
 

@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     NOT_IN_ATTEMPT = "not_in_attempt"
     LESSON_EMPTY = "lesson_empty"
     INVALID_COURSE = "invalid_course"
+    SESSION_CLOSED = "session_closed"
     COURSE_EMPTY = "course_empty"
     INVALID_PREREQUISITE = "invalid_prerequisite"
     INVALID_HOST = "invalid_host"

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from linguo.core.schemas import NO_NUL
 from linguo.language.answers import DiffKind
 from linguo.models.content import ExerciseType
 
@@ -44,7 +45,9 @@ class AnswerRequest(BaseModel):
     """One answer to one exercise of the attempt."""
 
     exercise_id: uuid.UUID
-    answer: str = Field(max_length=2000, description="The typed text, or the chosen option")
+    answer: str = Field(
+        max_length=2000, pattern=NO_NUL, description="The typed text, or the chosen option"
+    )
     used_hint: Annotated[bool, Field(strict=True)] = Field(
         default=False, description="The learner looked at a hint before answering"
     )

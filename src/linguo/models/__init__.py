@@ -13,6 +13,13 @@ from linguo.models.content import (
     MediaResource,
     Unit,
 )
+from linguo.models.conversation import (
+    ConversationMessage,
+    ConversationSession,
+    ErrorMemory,
+    MessageRole,
+    SessionStatus,
+)
 from linguo.models.identity import Device, DevicePlatform, Plan, RefreshToken, Role, User
 from linguo.models.lessons import LessonAttempt, LessonProgress, QuestionAttempt
 from linguo.models.srs import (
@@ -40,9 +47,12 @@ __all__ = [
     "CacheGeneration",
     "CardOrigin",
     "CardState",
+    "ConversationMessage",
+    "ConversationSession",
     "Course",
     "Device",
     "DevicePlatform",
+    "ErrorMemory",
     "Exercise",
     "ExerciseStatus",
     "ExerciseType",
@@ -58,6 +68,7 @@ __all__ = [
     "LessonWord",
     "MediaKind",
     "MediaResource",
+    "MessageRole",
     "PackSubscription",
     "PartOfSpeech",
     "Plan",
@@ -66,6 +77,7 @@ __all__ = [
     "ReviewLog",
     "ReviewSource",
     "Role",
+    "SessionStatus",
     "SrsCard",
     "SrsProfile",
     "Unit",

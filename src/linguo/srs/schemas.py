@@ -6,15 +6,23 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from linguo.core.schemas import refuse_nulls
+from linguo.core.schemas import integral, refuse_nulls
 from linguo.models.srs import CardState, ReviewSource
 from linguo.vocabulary.schemas import WordId
 
-Rating = Annotated[int, Field(ge=0, le=3, description="0 = again, 1 = hard, 2 = good, 3 = easy")]
-ResponseTime = Annotated[int, Field(ge=0, le=3_600_000, description="Milliseconds")]
+Rating = Annotated[
+    int,
+    Field(strict=True, ge=0, le=3, description="0 = again, 1 = hard, 2 = good, 3 = easy"),
+    BeforeValidator(integral),
+]
+ResponseTime = Annotated[
+    int,
+    Field(strict=True, ge=0, le=3_600_000, description="Milliseconds"),
+    BeforeValidator(integral),
+]
 
 
 class ReviewRequest(BaseModel):
