@@ -56,14 +56,7 @@ class LLMReviewer:
     """Finds a learner's mistakes with the configured language models (no fallback)."""
 
     def __init__(self, chain: ProviderChain) -> None:
-        self.chain = ProviderChain(
-            chain.providers,
-            fallback=None,
-            timeout_seconds=chain.timeout_seconds,
-            max_retries=chain.max_retries,
-            backoff_base_seconds=chain.backoff_base_seconds,
-            backoff_max_seconds=chain.backoff_max_seconds,
-        )
+        self.chain = chain.with_fallback(None)
 
     async def review(self, text: str, language: str, native_language: str) -> list[LanguageError]:
         """The mistakes the model finds in `text`, located by their quotes."""

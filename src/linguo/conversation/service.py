@@ -203,14 +203,7 @@ async def _reply(
         if on_delta is not None:
             await on_delta(result.text)
         return result
-    per_turn = ProviderChain(
-        chain.providers,
-        fallback=offline,
-        timeout_seconds=chain.timeout_seconds,
-        max_retries=chain.max_retries,
-        backoff_base_seconds=chain.backoff_base_seconds,
-        backoff_max_seconds=chain.backoff_max_seconds,
-    )
+    per_turn = chain.with_fallback(offline)
     messages = chat_messages(turn, history)
     if on_delta is None:
         return await per_turn.complete(messages, temperature=0.7, max_tokens=400)

@@ -71,6 +71,19 @@ class ProviderChain:
         self._sleep = sleep
         self._jitter = jitter
 
+    def with_fallback(self, fallback: Fallback | None) -> ProviderChain:
+        """The same providers and retry settings with another fallback (None: raise instead)."""
+        return ProviderChain(
+            self.providers,
+            fallback=fallback,
+            timeout_seconds=self.timeout_seconds,
+            max_retries=self.max_retries,
+            backoff_base_seconds=self.backoff_base_seconds,
+            backoff_max_seconds=self.backoff_max_seconds,
+            sleep=self._sleep,
+            jitter=self._jitter,
+        )
+
     @property
     def engine(self) -> Engine:
         """The engine expected to answer: the first provider's name, or "offline"."""
