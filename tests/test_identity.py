@@ -15,6 +15,8 @@ from linguo.content.importer import import_course
 from linguo.content.librelingo import DEMO_COURSE_PATH, load_course
 from linguo.core.db import Database
 from linguo.core.security import create_access_token
+from linguo.gamification.service import grant_gems
+from linguo.gamification.shop import seed_shop_items
 from linguo.models.identity import Role
 from linguo.providers.storage import LocalStorage
 from tests.conftest import (
@@ -540,6 +542,12 @@ async def test_deleting_the_account_removes_it_and_everything_it_owns(
         json={"content": "Je mange avec la chien."},
     )
     assert said.status_code == 200, said.text
+    # Gems, a purchase and the item bought.
+    async with database.session() as session:
+        await seed_shop_items(session)
+        await grant_gems(session, uuid.UUID(user["id"]), 50, reference="t", at=datetime.now(UTC))
+    bought = await client.post(f"{API}/shop/streak_freeze/purchase", headers=headers)
+    assert bought.status_code == 201, bought.text
     owned_queries = {
         "users": "SELECT count(*) FROM users WHERE id = :u",
         "refresh_tokens": "SELECT count(*) FROM refresh_tokens WHERE user_id = :u",
@@ -558,6 +566,12 @@ async def test_deleting_the_account_removes_it_and_everything_it_owns(
         "conversation_messages": "SELECT count(*) FROM conversation_messages m "
         "JOIN conversation_sessions s ON s.id = m.session_id WHERE s.user_id = :u",
         "learner_error_memory": "SELECT count(*) FROM learner_error_memory WHERE user_id = :u",
+        "gamification_profiles": "SELECT count(*) FROM gamification_profiles WHERE user_id = :u",
+        "xp_ledger": "SELECT count(*) FROM xp_ledger WHERE user_id = :u",
+        "streak_days": "SELECT count(*) FROM streak_days WHERE user_id = :u",
+        "gem_transactions": "SELECT count(*) FROM gem_transactions WHERE user_id = :u",
+        "purchases": "SELECT count(*) FROM purchases WHERE user_id = :u",
+        "inventory_items": "SELECT count(*) FROM inventory_items WHERE user_id = :u",
     }
     for table, query in owned_queries.items():
         assert await scalar(database, query, u=uuid.UUID(user["id"])) > 0, table

@@ -33,6 +33,8 @@ from linguo.core.middleware import (
 )
 from linguo.core.ratelimit import RateLimiter, limit_api
 from linguo.flashcards.router import router as flashcards_router
+from linguo.gamification.router import me_router as gamification_me_router
+from linguo.gamification.router import shop_router
 from linguo.identity.router import auth_router, users_router
 from linguo.lessons.router import router as lessons_router
 from linguo.ops.router import router as ops_router
@@ -137,6 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         media_router,
         content_admin_router,
         conversation_router,
+        gamification_me_router,
+        shop_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -10,6 +10,7 @@ from linguo.config import get_settings
 from linguo.content.importer import import_course
 from linguo.content.librelingo import DEMO_COURSE_PATH, load_course
 from linguo.content.media import default_tts, storage_from_settings
+from linguo.gamification.shop import seed_shop_items
 from linguo.identity import repository as identity_repository
 from linguo.identity import service as identity_service
 from linguo.identity.schemas import RegisterRequest
@@ -56,4 +57,9 @@ async def seed_demo_course(session: AsyncSession) -> list[str]:
     return lines + [f"course warning: {warning}" for warning in report.warnings]
 
 
-SEEDERS: tuple[Seeder, ...] = (seed_demo_accounts, seed_demo_vocabulary, seed_demo_course)
+SEEDERS: tuple[Seeder, ...] = (
+    seed_demo_accounts,
+    seed_demo_vocabulary,
+    seed_demo_course,
+    seed_shop_items,
+)

@@ -52,6 +52,13 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     NOT_READY = "not_ready"
     INTERNAL_ERROR = "internal_error"
+    INSUFFICIENT_GEMS = "insufficient_gems"
+    ITEM_LIMIT_REACHED = "item_limit_reached"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    ITEM_NOT_OWNED = "item_not_owned"
+    ITEM_NOT_ACTIVATABLE = "item_not_activatable"
+    BOOST_ACTIVE = "boost_active"
+    HEARTS_FULL = "hearts_full"
 
 
 class ErrorBody(BaseModel):
