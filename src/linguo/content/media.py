@@ -246,7 +246,8 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     if not if_none_match:
         return False
     tags = [tag.strip() for tag in if_none_match.split(",")]
-    return "*" in tags or etag in (tag.removeprefix("W/") for tag in tags)
+    bare = etag.removeprefix("W/")
+    return "*" in tags or bare in (tag.removeprefix("W/") for tag in tags)
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:

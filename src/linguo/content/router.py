@@ -8,21 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 
 from linguo.content import service
+from linguo.content.media import etag_matches
 from linguo.content.schemas import CourseDetail, CourseSummary
 from linguo.core.deps import AppCache, AppSettings, CurrentUser, DbSession
 from linguo.core.errors import error_responses
 from linguo.core.schemas import LanguageCode
 
 router = APIRouter(prefix="/courses", tags=["courses"])
-
-
-def _etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if if_none_match is None:
-        return False
-    tags = {tag.strip() for tag in if_none_match.split(",")}
-    # Weak comparison (RFC 9110 13.1.2): W/"x" and "x" match.
-    bare = etag.removeprefix("W/")
-    return "*" in tags or any(tag.removeprefix("W/") == bare for tag in tags)
 
 
 @router.get("", response_model=list[CourseSummary])
@@ -72,7 +64,7 @@ async def get_course(
         session, cache, user.id, course_id, ttl_seconds=settings.course_cache_seconds
     )
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if _etag_matches(if_none_match, etag):
+    if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     response.headers.update(headers)
     return detail
