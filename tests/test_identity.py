@@ -15,10 +15,13 @@ from linguo.content.importer import import_course
 from linguo.content.librelingo import DEMO_COURSE_PATH, load_course
 from linguo.core.db import Database
 from linguo.core.security import create_access_token
+from linguo.gamification.achievements import seed_achievements
 from linguo.gamification.service import grant_gems
 from linguo.gamification.shop import seed_shop_items
 from linguo.models.identity import Role
+from linguo.models.social import ActivityKind
 from linguo.providers.storage import LocalStorage
+from linguo.social.service import record_activity
 from tests.conftest import (
     PASSWORD,
     TEST_SECRET,
@@ -545,9 +548,27 @@ async def test_deleting_the_account_removes_it_and_everything_it_owns(
     # Gems, a purchase and the item bought.
     async with database.session() as session:
         await seed_shop_items(session)
+        await seed_achievements(session)
         await grant_gems(session, uuid.UUID(user["id"]), 50, reference="t", at=datetime.now(UTC))
     bought = await client.post(f"{API}/shop/streak_freeze/purchase", headers=headers)
     assert bought.status_code == 201, bought.text
+    # Achievements unlocked by what the learner did (the conversation turn at least).
+    checked = await client.post(f"{API}/achievements/check", headers=headers)
+    assert checked.json()["total_unlocked"] >= 1, checked.text
+    # Follows both ways, the sharing setting and a feed activity.
+    for follower, followee in ((headers, other), (other_headers, user)):
+        followed = await client.post(f"{API}/users/{followee['id']}/follow", headers=follower)
+        assert followed.status_code == 204, followed.text
+    await client.patch(f"{API}/me/social", headers=headers, json={"share_activity": False})
+    async with database.session() as session:
+        await record_activity(
+            session,
+            uuid.UUID(user["id"]),
+            ActivityKind.STREAK_MILESTONE,
+            reference="7:2026-03-02",
+            data={"days": 7},
+            now=datetime.now(UTC),
+        )
     owned_queries = {
         "users": "SELECT count(*) FROM users WHERE id = :u",
         "refresh_tokens": "SELECT count(*) FROM refresh_tokens WHERE user_id = :u",
@@ -572,6 +593,10 @@ async def test_deleting_the_account_removes_it_and_everything_it_owns(
         "gem_transactions": "SELECT count(*) FROM gem_transactions WHERE user_id = :u",
         "purchases": "SELECT count(*) FROM purchases WHERE user_id = :u",
         "inventory_items": "SELECT count(*) FROM inventory_items WHERE user_id = :u",
+        "follows": "SELECT count(*) FROM follows WHERE follower_id = :u OR followee_id = :u",
+        "social_profiles": "SELECT count(*) FROM social_profiles WHERE user_id = :u",
+        "activities": "SELECT count(*) FROM activities WHERE user_id = :u",
+        "user_achievements": "SELECT count(*) FROM user_achievements WHERE user_id = :u",
     }
     for table, query in owned_queries.items():
         assert await scalar(database, query, u=uuid.UUID(user["id"])) > 0, table

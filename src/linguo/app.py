@@ -33,12 +33,14 @@ from linguo.core.middleware import (
 )
 from linguo.core.ratelimit import RateLimiter, limit_api
 from linguo.flashcards.router import router as flashcards_router
+from linguo.gamification.achievements_router import router as achievements_router
 from linguo.gamification.router import me_router as gamification_me_router
 from linguo.gamification.router import shop_router
 from linguo.identity.router import auth_router, users_router
 from linguo.lessons.router import router as lessons_router
 from linguo.ops.router import router as ops_router
 from linguo.providers.llm import build_chain
+from linguo.social.router import router as social_router
 from linguo.srs.router import router as srs_router
 from linguo.vocabulary.router import admin_packs_router, packs_router, vocabulary_router
 
@@ -141,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         conversation_router,
         gamification_me_router,
         shop_router,
+        social_router,
+        achievements_router,
     ):
         api.include_router(router)
     app.include_router(api)

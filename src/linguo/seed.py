@@ -10,6 +10,7 @@ from linguo.config import get_settings
 from linguo.content.importer import import_course
 from linguo.content.librelingo import DEMO_COURSE_PATH, load_course
 from linguo.content.media import default_tts, storage_from_settings
+from linguo.gamification.achievements import seed_achievements
 from linguo.gamification.shop import seed_shop_items
 from linguo.identity import repository as identity_repository
 from linguo.identity import service as identity_service
@@ -62,4 +63,5 @@ SEEDERS: tuple[Seeder, ...] = (
     seed_demo_vocabulary,
     seed_demo_course,
     seed_shop_items,
+    seed_achievements,
 )

@@ -59,6 +59,7 @@ class ErrorCode(StrEnum):
     ITEM_NOT_ACTIVATABLE = "item_not_activatable"
     BOOST_ACTIVE = "boost_active"
     HEARTS_FULL = "hearts_full"
+    CANNOT_FOLLOW_SELF = "cannot_follow_self"
 
 
 class ErrorBody(BaseModel):

@@ -46,6 +46,8 @@ from linguo.models.gamification import (
     XpSource,
 )
 from linguo.models.identity import User
+from linguo.models.social import ActivityKind
+from linguo.social import service as social_service
 
 DEFAULT_DAILY_XP_GOAL = 20
 XP_PER_REVIEW = 1
@@ -310,6 +312,15 @@ async def record_activity(session: AsyncSession, user_id: uuid.UUID, at: datetim
     )
     current, longest = await repository.streak_lengths(session, user_id, day - timedelta(days=1))
     await repository.store_streaks(session, user, current, longest)
+    if current in social_service.STREAK_MILESTONES:  # the feed tells followers (once per run)
+        await social_service.record_activity(
+            session,
+            user_id,
+            ActivityKind.STREAK_MILESTONE,
+            reference=f"{current}:{day.isoformat()}",
+            data={"days": current},
+            now=at,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from linguo.content import service as content_service
 from linguo.content.media import media_url
 from linguo.core.errors import BadRequest, Conflict, ErrorCode, NotFound
 from linguo.core.events import events
+from linguo.gamification import achievements_repository
 from linguo.language.answers import check_answer
 from linguo.lessons import repository
 from linguo.lessons.schemas import (
@@ -297,7 +298,9 @@ async def _result(session: AsyncSession, attempt: LessonAttempt) -> FinishResult
         score=attempt.score,
         passed=bool(attempt.passed),
         xp_earned=attempt.xp_earned or 0,
-        new_achievements=[],
+        new_achievements=await achievements_repository.codes_unlocked_by(
+            session, attempt.user_id, achievements_repository.lesson_trigger(attempt.id)
+        ),
         correct_count=sum(1 for e in attempt.exercise_ids if e in first and first[e].correct),
         exercise_count=len(attempt.exercise_ids),
         hearts_left=attempt.hearts_left,

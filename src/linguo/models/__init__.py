@@ -1,5 +1,11 @@
 """All ORM tables, one module per domain; importing this package registers every table."""
 
+from linguo.models.achievements import (
+    Achievement,
+    AchievementCategory,
+    AchievementMetric,
+    UserAchievement,
+)
 from linguo.models.content import (
     Course,
     Exercise,
@@ -36,6 +42,7 @@ from linguo.models.gamification import (
 )
 from linguo.models.identity import Device, DevicePlatform, Plan, RefreshToken, Role, User
 from linguo.models.lessons import LessonAttempt, LessonProgress, QuestionAttempt
+from linguo.models.social import Activity, ActivityKind, Follow, SocialProfile
 from linguo.models.srs import (
     CardOrigin,
     CardState,
@@ -58,6 +65,11 @@ from linguo.models.vocabulary import (
 )
 
 __all__ = [
+    "Achievement",
+    "AchievementCategory",
+    "AchievementMetric",
+    "Activity",
+    "ActivityKind",
     "CacheGeneration",
     "CardOrigin",
     "CardState",
@@ -74,6 +86,7 @@ __all__ = [
     "Flashcard",
     "FlashcardEvent",
     "FlashcardEventKind",
+    "Follow",
     "GamificationProfile",
     "GemSource",
     "GemTransaction",
@@ -100,12 +113,14 @@ __all__ = [
     "SessionStatus",
     "ShopItem",
     "ShopItemKind",
+    "SocialProfile",
     "SrsCard",
     "SrsProfile",
     "StreakDay",
     "StreakDayKind",
     "Unit",
     "User",
+    "UserAchievement",
     "VocabularyWord",
     "WordPack",
     "WordPackEntry",

@@ -1,0 +1,174 @@
+"""Queries of achievements: definitions, unlocks, and progress figures as SQL aggregates."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, literal, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linguo.models.achievements import Achievement, AchievementMetric, UserAchievement
+from linguo.models.conversation import ConversationSession
+from linguo.models.identity import User
+from linguo.models.lessons import LessonAttempt
+from linguo.models.srs import CardState, ReviewLog, ReviewSource, SrsCard
+
+# Accuracy: the latest ACCURACY_WINDOW finished lesson attempts must average this score.
+ACCURACY_WINDOW = 100
+ACCURACY_MIN_AVERAGE = 0.95
+_EPSILON = 1e-9  # scores are stored rounded to 4 decimals; averages are floating point
+
+
+def lesson_trigger(attempt_id: uuid.UUID) -> str:
+    """The `trigger` of unlocks caused by finishing a lesson attempt."""
+    return f"lesson_attempt:{attempt_id}"
+
+
+async def definitions(session: AsyncSession) -> list[Achievement]:
+    """Every achievement definition, in display order."""
+    stmt = select(Achievement).order_by(Achievement.position, Achievement.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def upsert_definitions(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert or update definitions by code."""
+    stmt = insert(Achievement).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["code"],
+        set_={name: stmt.excluded[name] for name in rows[0] if name != "code"},
+    )
+    await session.execute(stmt)
+
+
+async def locked_definitions(
+    session: AsyncSession, user_id: uuid.UUID, metrics: Collection[AchievementMetric]
+) -> list[Achievement]:
+    """Definitions measured by `metrics` that the learner has not unlocked yet."""
+    unlocked = select(UserAchievement.id).where(
+        UserAchievement.user_id == user_id, UserAchievement.achievement_id == Achievement.id
+    )
+    stmt = (
+        select(Achievement)
+        .where(Achievement.metric.in_(list(metrics)), ~unlocked.exists())
+        .order_by(Achievement.position, Achievement.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def unlocks(session: AsyncSession, user_id: uuid.UUID) -> dict[int, datetime]:
+    """The learner's unlocked achievements: achievement id -> unlocked_at."""
+    stmt = select(UserAchievement.achievement_id, UserAchievement.unlocked_at).where(
+        UserAchievement.user_id == user_id
+    )
+    return {row.achievement_id: row.unlocked_at for row in await session.execute(stmt)}
+
+
+async def count_unlocked(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """How many achievements the learner has unlocked."""
+    stmt = select(func.count()).where(UserAchievement.user_id == user_id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def insert_unlock(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    achievement_id: int,
+    trigger: str,
+    at: datetime,
+) -> bool:
+    """Record an unlock once; False when the learner had it already."""
+    stmt = (
+        insert(UserAchievement)
+        .values(user_id=user_id, achievement_id=achievement_id, trigger=trigger, unlocked_at=at)
+        .on_conflict_do_nothing(index_elements=["user_id", "achievement_id"])
+        .returning(UserAchievement.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+async def codes_unlocked_by(session: AsyncSession, user_id: uuid.UUID, trigger: str) -> list[str]:
+    """Codes of the achievements `trigger` unlocked for the learner, in display order."""
+    stmt = (
+        select(Achievement.code)
+        .join(UserAchievement, UserAchievement.achievement_id == Achievement.id)
+        .where(UserAchievement.user_id == user_id, UserAchievement.trigger == trigger)
+        .order_by(Achievement.position, Achievement.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+def _accurate_lessons(user_id: uuid.UUID) -> ColumnElement[Any]:
+    """Longest k <= ACCURACY_WINDOW such that the latest k finished attempts average >= 95%."""
+    order = (LessonAttempt.finished_at.desc(), LessonAttempt.id.desc())
+    recent = (
+        select(
+            func.row_number().over(order_by=order).label("k"),
+            func.avg(LessonAttempt.score).over(order_by=order, rows=(None, 0)).label("running"),
+        )
+        .where(LessonAttempt.user_id == user_id, LessonAttempt.finished_at.is_not(None))
+        .order_by(*order)
+        .limit(ACCURACY_WINDOW)
+        .subquery()
+    )
+    return select(
+        func.coalesce(
+            func.max(recent.c.k).filter(recent.c.running >= ACCURACY_MIN_AVERAGE - _EPSILON),
+            0,
+        )
+    ).scalar_subquery()
+
+
+def _metric(metric: AchievementMetric, user_id: uuid.UUID, mastered: float) -> ColumnElement[Any]:
+    """A scalar subquery computing one metric of the learner (an aggregate, no row loop)."""
+    count = func.count()
+    match metric:
+        case AchievementMetric.LESSONS_PASSED:
+            stmt = select(count).where(
+                LessonAttempt.user_id == user_id, LessonAttempt.passed.is_(True)
+            )
+        case AchievementMetric.CONVERSATIONS:
+            stmt = select(count).where(
+                ConversationSession.user_id == user_id, ConversationSession.turn_count >= 1
+            )
+        case AchievementMetric.LONGEST_STREAK:
+            stmt = select(User.longest_streak).where(User.id == user_id)
+        case AchievementMetric.WORDS_MASTERED:
+            stmt = select(count).where(
+                and_(
+                    SrsCard.user_id == user_id,
+                    SrsCard.state == CardState.REVIEW,
+                    SrsCard.stability >= mastered,
+                )
+            )
+        case AchievementMetric.TOTAL_XP:
+            stmt = select(User.total_xp).where(User.id == user_id)
+        case AchievementMetric.ACCURATE_LESSONS:
+            return _accurate_lessons(user_id)
+        case AchievementMetric.QUEUE_REVIEWS:
+            stmt = select(count).where(
+                ReviewLog.user_id == user_id, ReviewLog.source == ReviewSource.QUEUE
+            )
+    return func.coalesce(stmt.scalar_subquery(), 0)
+
+
+async def progress(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    metrics: Collection[AchievementMetric],
+    *,
+    mastered_stability_days: float,
+) -> dict[AchievementMetric, int]:
+    """The learner's figure for each metric, all in one SELECT of scalar aggregates."""
+    wanted = sorted(set(metrics))
+    if not wanted:
+        return {}
+    columns = [
+        _metric(metric, user_id, mastered_stability_days).label(metric.value) for metric in wanted
+    ]
+    row = (await session.execute(select(literal(1), *columns))).one()
+    return {metric: int(row[index + 1]) for index, metric in enumerate(wanted)}

@@ -1,0 +1,1 @@
+"""Follows and the activity feed of followed learners."""
