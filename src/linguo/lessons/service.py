@@ -51,7 +51,7 @@ from linguo.models.identity import Plan, User
 from linguo.models.lessons import LessonAttempt, QuestionAttempt
 from linguo.models.srs import CardOrigin, ReviewSource
 from linguo.srs import service as srs_service
-from linguo.srs.service import PracticeOutcome
+from linguo.srs.service import PRACTICE_RATINGS, PracticeOutcome
 
 XP_LESSON_PASSED = 10
 XP_PERFECT_BONUS = 5
@@ -276,13 +276,6 @@ def _outcome(answer: QuestionAttempt) -> PracticeOutcome:
     return PracticeOutcome.CORRECT
 
 
-_OUTCOME_RANK = {
-    PracticeOutcome.WRONG: 0,
-    PracticeOutcome.CORRECT_WITH_HELP: 1,
-    PracticeOutcome.CORRECT: 2,
-}
-
-
 async def _result(session: AsyncSession, attempt: LessonAttempt) -> FinishResult:
     """The stored result of a finished attempt."""
     assert attempt.finished_at is not None and attempt.score is not None
@@ -352,7 +345,10 @@ async def finish_attempt(
     answers = {answer.exercise_id: answer for answer in served}
     for exercise_id, word_id in await repository.exercise_words(session, list(answers)):
         outcome = _outcome(answers[exercise_id])
-        if word_id not in outcomes or _OUTCOME_RANK[outcome] < _OUTCOME_RANK[outcomes[word_id]]:
+        if (
+            word_id not in outcomes
+            or PRACTICE_RATINGS[outcome] < PRACTICE_RATINGS[outcomes[word_id]]
+        ):
             outcomes[word_id] = outcome
     for word_id in sorted(outcomes):
         await srs_service.record_practice(
