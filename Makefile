@@ -8,8 +8,8 @@ APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 LINT_PATHS := src tests migrations $(wildcard bench)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest install install-dev system-deps system-deps-test \
-	migrate seed worker beat bench format clean
+.PHONY: run test lint typecheck pytest install install-dev install-bench system-deps \
+	system-deps-test system-deps-bench migrate seed worker beat bench bench-micro format clean
 
 run: install ## Serve the API on http://127.0.0.1:8000 with the embedded PostgreSQL and demo data
 	$(BIN)/linguo seed
@@ -45,8 +45,26 @@ worker: install
 beat: install
 	$(BIN)/linguo beat
 
+# Load test (bench/run.py, bench/README.md): PostgreSQL, Redis and the API served as in
+# production, a closed-loop ceiling check, then USERS simulated learners, measured for DURATION
+# seconds once all have signed in; STEP=100 steps the learners up 100 at a time instead.
+# BENCH_ARGS: more options (python -m bench.run --help).
+USERS ?= 300
+DURATION ?= 60
+SPAWN_RATE ?= 10
+STEP ?=
+BENCH_ARGS ?=
+
+bench: install-bench system-deps-test system-deps-bench ## load test; results in bench/results/
+	$(BIN)/python -m bench.run --users $(USERS) --duration $(DURATION) \
+		--spawn-rate $(SPAWN_RATE) $(if $(STEP),--step $(STEP)) $(BENCH_ARGS)
+
+bench-micro: install system-deps-test ## microbenchmarks (answers, analysis, queue, league, analytics)
+	$(BIN)/python -m bench.micro
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-bench: $(VENV)/.installed-bench
 
 $(VENV)/.installed: pyproject.toml | system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +77,10 @@ $(VENV)/.installed: pyproject.toml | system-deps
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[bench]'
 	touch $@
 
 # `make run` needs Python's venv module (Debian splits it out); espeak-ng, the offline
@@ -100,6 +122,15 @@ system-deps-test:
 			status=$$?; [ -z "$$guard" ] || rm -f /usr/sbin/policy-rc.d; \
 			[ $$status = 0 ] || exit $$status; \
 		else echo "Install the Debian packages:$$missing"; exit 1; fi; \
+	fi
+
+# wrk hammers routes for the ceiling check; without it bench/run.py uses locust (slower client).
+system-deps-bench:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing wrk"; \
+			$(APT_GET) update -qq && $(APT_GET) install -y -qq wrk >/dev/null; \
+		else echo "wrk is not installed (apt-get install wrk): the ceiling check uses locust"; fi; \
 	fi
 
 clean:

@@ -190,6 +190,14 @@ async def test_first_lesson_unlocks_once_with_its_rewards(
     assert await rewards(database, user["id"], "first_lesson") == (1, 10, 1, 5)
     assert (await client.get(f"{API}/me/goals", headers=headers)).json()["total_xp"] == 25
     assert (await client.get(f"{API}/me/wallet", headers=headers)).json()["gems"] == 25
+    # Followers' feeds learn of the unlock once, however often it was checked.
+    activities = await scalar(
+        database,
+        "SELECT string_agg(data->>'code', ',') FROM activities "
+        "WHERE user_id = :u AND kind = 'achievement_unlocked'",
+        u=uuid.UUID(user["id"]),
+    )
+    assert activities == "first_lesson"
 
 
 async def test_xp_progress_and_check(
@@ -204,9 +212,13 @@ async def test_xp_progress_and_check(
         "newly_unlocked": [],
         "total_unlocked": 0,
     }
+    summary = f"{API}/analytics/summary"
+    assert (await client.get(summary, headers=headers)).json()["xp"] == 300  # now cached
     await award(database, user["id"], 250, "b")
     checked = (await client.post(f"{API}/achievements/check", headers=headers)).json()
     assert [row["code"] for row in checked["newly_unlocked"]] == ["xp_500"]
+    # An unlock invalidates the learner's cached analytics.
+    assert (await client.get(summary, headers=headers)).json()["xp"] == 550
     assert checked["total_unlocked"] == 1
     assert await rewards(database, user["id"], "xp_500") == (0, 0, 1, 10)
     mine = await my(client, headers)

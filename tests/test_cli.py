@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -17,7 +18,9 @@ import psutil
 import pytest
 
 from linguo.core.db import Database
-from tests.conftest import TEST_SECRET, TestServers, scalar
+from linguo.gamification.achievements import CATALOGUE as ACHIEVEMENTS
+from linguo.gamification.shop import CATALOGUE as SHOP_CATALOGUE
+from tests.conftest import TEST_SECRET, TestServers, create_database, scalar
 
 LINGUO = [sys.executable, "-m", "linguo.cli"]
 
@@ -70,6 +73,29 @@ def test_settings_are_read_from_a_dotenv_file(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("LINGUO_PORT=not-a-port\n")
     result = _run(["migrate"], _env(), tmp_path)
     assert result.returncode == 2 and "LINGUO_PORT" in result.stderr
+
+
+def test_migrate_loads_the_reference_data_once(tmp_path: Path, servers: TestServers) -> None:
+    url = create_database(servers.postgres_admin_url, "linguo_cli_reference_data")
+    env = _env(LINGUO_DATABASE_URL=url, LINGUO_SECRET_KEY=TEST_SECRET)
+    for _ in range(2):  # a second run finds everything in place and changes nothing
+        result = _run(["migrate"], env, tmp_path)
+        assert result.returncode == 0, result.stderr
+
+    async def counts() -> tuple[int, int, int]:
+        database = Database(url)
+        try:
+            return (
+                await scalar(database, "SELECT count(*) FROM shop_items"),
+                await scalar(database, "SELECT count(*) FROM achievements"),
+                await scalar(database, "SELECT count(*) FROM users"),
+            )
+        finally:
+            await database.dispose()
+
+    shop_items, achievements, users = asyncio.run(counts())
+    assert shop_items == len(SHOP_CATALOGUE) and achievements == len(ACHIEVEMENTS)
+    assert users == 0  # demo accounts come only with `linguo seed`
 
 
 async def test_createadmin_creates_an_admin_who_can_list_users(

@@ -175,6 +175,7 @@ async def test_boost_doubles_xp_while_active(
     messages = f"{API}/sessions/{session_id}/messages"
     said = await client.post(messages, headers=headers, json={"content": "Je mange une pomme."})
     assert said.status_code == 200, said.text
+    boosted_turn_xp = said.json()["xp_awarded"]
     clock.advance(minutes=16)
     said = await client.post(
         messages, headers=headers, json={"content": "Nous regardons le film ce soir."}
@@ -191,6 +192,9 @@ async def test_boost_doubles_xp_while_active(
     boosted, plain = rows.split(",")
     base, rest = boosted.split("x")
     assert int(base) > 0 and rest == f"2={2 * int(base)}"
+    assert boosted_turn_xp == 2 * int(base)  # the learner is told what they really got
+    summary = (await client.get(f"{API}/sessions/{session_id}/summary", headers=headers)).json()
+    assert summary["xp"] == 2 * int(base) + int(plain.split("x")[0])
     assert plain.split("x")[1].startswith("1=")
     inventory = (await client.get(f"{API}/me/inventory", headers=headers)).json()
     assert [(i["item_id"], i["quantity"], i["active"]) for i in inventory] == [

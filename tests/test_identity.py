@@ -11,6 +11,7 @@ import httpx
 import jwt
 import pytest
 
+from linguo.analytics.service import take_snapshots
 from linguo.content.importer import import_course
 from linguo.content.librelingo import DEMO_COURSE_PATH, load_course
 from linguo.core.db import Database
@@ -19,7 +20,9 @@ from linguo.gamification.achievements import seed_achievements
 from linguo.gamification.service import grant_gems
 from linguo.gamification.shop import seed_shop_items
 from linguo.models.identity import Role
+from linguo.models.notifications import NotificationKind
 from linguo.models.social import ActivityKind
+from linguo.notifications import repository as notifications
 from linguo.providers.storage import LocalStorage
 from linguo.social.service import record_activity
 from tests.conftest import (
@@ -569,6 +572,25 @@ async def test_deleting_the_account_removes_it_and_everything_it_owns(
             data={"days": 7},
             now=datetime.now(UTC),
         )
+        # A streak reminder waiting in the notifications outbox.
+        await notifications.add_notification(
+            session,
+            user_id=uuid.UUID(user["id"]),
+            kind=NotificationKind.STREAK_REMINDER,
+            reference="2026-03-02",
+            title="Keep your 7-day streak!",
+            body="You haven't practised today yet.",
+            data={"streak": 7, "local_date": "2026-03-02"},
+            at=datetime.now(UTC),
+        )
+    # The daily analytics snapshot of the (UTC) day of that activity.
+    activity_day = await scalar(
+        database,
+        "SELECT (max(created_at) AT TIME ZONE 'UTC')::date FROM xp_ledger WHERE user_id = :u",
+        u=uuid.UUID(user["id"]),
+    )
+    async with database.session() as session:
+        await take_snapshots(session, activity_day, now=datetime.now(UTC))
     owned_queries = {
         "users": "SELECT count(*) FROM users WHERE id = :u",
         "refresh_tokens": "SELECT count(*) FROM refresh_tokens WHERE user_id = :u",
@@ -597,6 +619,9 @@ async def test_deleting_the_account_removes_it_and_everything_it_owns(
         "social_profiles": "SELECT count(*) FROM social_profiles WHERE user_id = :u",
         "activities": "SELECT count(*) FROM activities WHERE user_id = :u",
         "user_achievements": "SELECT count(*) FROM user_achievements WHERE user_id = :u",
+        "analytics_snapshots": "SELECT count(*) FROM analytics_snapshots WHERE user_id = :u",
+        "notifications": "SELECT count(*) FROM notifications WHERE user_id = :u",
+        "league_memberships": "SELECT count(*) FROM league_memberships WHERE user_id = :u",
     }
     for table, query in owned_queries.items():
         assert await scalar(database, query, u=uuid.UUID(user["id"])) > 0, table

@@ -11,6 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi_offline import FastAPIOffline
 
 from linguo import __version__
+from linguo.analytics.router import router as analytics_router
 from linguo.config import Settings, get_settings
 from linguo.content.admin_router import router as content_admin_router
 from linguo.content.media import default_tts, storage_from_settings
@@ -34,6 +35,7 @@ from linguo.core.middleware import (
 from linguo.core.ratelimit import RateLimiter, limit_api
 from linguo.flashcards.router import router as flashcards_router
 from linguo.gamification.achievements_router import router as achievements_router
+from linguo.gamification.leagues_router import router as leagues_router
 from linguo.gamification.router import me_router as gamification_me_router
 from linguo.gamification.router import shop_router
 from linguo.identity.router import auth_router, users_router
@@ -145,6 +147,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         shop_router,
         social_router,
         achievements_router,
+        analytics_router,
+        leagues_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -1,20 +1,25 @@
-"""The `linguo` command line: serve, migrate, seed, imports, worker, beat, createadmin."""
+"""The `linguo` command line: serve, migrate, seed, imports, worker, beat, jobs, createadmin."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import logging
 import os
 import shutil
 import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, get_args, get_type_hints
 
 import typer
 from pydantic import ValidationError
 
 from linguo.config import Settings, describe_validation_error, get_settings
+
+if TYPE_CHECKING:
+    from linguo.core.jobs import JobSpec
 
 app = typer.Typer(
     help="Linguo: the backend language-learning products run on.", no_args_is_help=True
@@ -61,6 +66,7 @@ def serve(
 
     from linguo.core import migrations
     from linguo.core.embedded import resolved_database
+    from linguo.seed import load_reference_data
 
     settings = _settings()
     _configure_logging(settings)
@@ -72,6 +78,7 @@ def serve(
         get_settings.cache_clear()
         if migrate:
             migrations.upgrade(database_url)
+            load_reference_data(database_url)
         worker_count = workers or settings.workers
         if worker_count > 1:
             _use_multiprocess_metrics(settings)
@@ -99,9 +106,10 @@ def migrate(
     revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
     downgrade: Annotated[bool, typer.Option(help="Migrate down to the revision")] = False,
 ) -> None:
-    """Apply (or with --downgrade, revert) database migrations."""
+    """Apply (or with --downgrade, revert) database migrations; load the reference data."""
     from linguo.core import migrations
     from linguo.core.embedded import resolved_database
+    from linguo.seed import load_reference_data
 
     settings = _settings()
     _configure_logging(settings)
@@ -110,6 +118,8 @@ def migrate(
             migrations.downgrade(database_url, revision)
         else:
             migrations.upgrade(database_url, revision)
+            if revision == "head":
+                load_reference_data(database_url)
     typer.echo(f"database at {'downgraded to' if downgrade else 'upgraded to'} {revision}")
 
 
@@ -117,27 +127,15 @@ def migrate(
 def seed() -> None:
     """Load demo content (idempotent): demo accounts and each domain's demo data."""
     from linguo.core import migrations
-    from linguo.core.db import Database
     from linguo.core.embedded import resolved_database
-    from linguo.seed import SEEDERS
+    from linguo.seed import SEEDERS, run_seeders
 
     settings = _settings()
     _configure_logging(settings)
 
-    async def run(url: str) -> list[str]:
-        database = Database(url)
-        done: list[str] = []
-        try:
-            async with database.session() as session:
-                for seeder in SEEDERS:
-                    done.extend(await seeder(session))
-        finally:
-            await database.dispose()
-        return done
-
     with resolved_database(settings) as database_url:
         migrations.upgrade(database_url)
-        created = asyncio.run(run(database_url))
+        created = asyncio.run(run_seeders(database_url, SEEDERS))
     for line in created:
         typer.echo(f"seeded {line}")
     typer.echo("seed complete" + ("" if created else " (nothing new)"))
@@ -355,6 +353,195 @@ def beat() -> None:
     create_celery(settings).start(
         ["beat", "--loglevel", settings.log_level, "--schedule", str(schedule_file)]
     )
+
+
+jobs_app = typer.Typer(
+    help="Background jobs: list them with their schedules, or run one now.",
+    no_args_is_help=True,
+)
+app.add_typer(jobs_app, name="jobs")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"linguo: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _describe_schedule(spec: JobSpec) -> str:
+    from celery.schedules import crontab
+    from celery.schedules import schedule as interval
+
+    if spec.schedule is None:
+        return "on demand"
+    if isinstance(spec.schedule, crontab):
+        fields = (
+            spec.schedule._orig_minute,
+            spec.schedule._orig_hour,
+            spec.schedule._orig_day_of_month,
+            spec.schedule._orig_month_of_year,
+            spec.schedule._orig_day_of_week,
+        )
+        return "cron " + " ".join(str(field) for field in fields)
+    if isinstance(spec.schedule, interval):
+        return f"every {spec.schedule.human_seconds}"
+    return str(spec.schedule)
+
+
+def _find_job(name: str) -> JobSpec:
+    """The job called `name`, or whose name after the domain is `name` (`-` may stand for `_`)."""
+    from linguo.core.jobs import load_task_modules
+
+    specs = load_task_modules()
+    if name in specs:
+        return specs[name]
+    wanted = name.strip().replace("-", "_")
+    matches = sorted(key for key in specs if wanted in (key, key.partition(".")[2]))
+    if len(matches) == 1:
+        return specs[matches[0]]
+    if matches:
+        _fail(f"job {name!r} is ambiguous: {', '.join(matches)}")
+    _fail(f"no job named {name!r} (`linguo jobs list` shows them)")
+
+
+def _argument_value(job_name: str, key: str, value: str, hint: Any) -> Any:
+    """`value` converted to the parameter's type when that is int, float or bool."""
+    types = [kind for kind in (get_args(hint) or (hint,)) if kind is not type(None)]
+    if len(types) != 1 or types[0] not in (int, float, bool):
+        return value
+    if types[0] is bool:
+        lowered = value.strip().lower()
+        if lowered in ("true", "yes", "1"):
+            return True
+        if lowered in ("false", "no", "0"):
+            return False
+        _fail(f"--arg {key}: {job_name} expects true or false, not {value!r}")
+    try:
+        return types[0](value)
+    except ValueError:
+        expected = "an integer" if types[0] is int else "a number"
+        _fail(f"--arg {key}: {job_name} expects {expected}, not {value!r}")
+
+
+def _job_arguments(spec: JobSpec, pairs: list[str]) -> dict[str, Any]:
+    """Keyword arguments for the job from KEY=VALUE pairs, checked against its signature."""
+    raw: dict[str, str] = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        key = key.strip()
+        if not equals or not key.isidentifier():
+            _fail(f"--arg {pair!r}: expected KEY=VALUE")
+        if key in raw:
+            _fail(f"--arg {key} is given twice")
+        raw[key] = value
+    parameters = list(inspect.signature(spec.func).parameters.values())[1:]  # after ctx
+    named = {
+        parameter.name: parameter
+        for parameter in parameters
+        if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    }
+    if not any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
+        for key in raw:
+            if key not in named:
+                takes = ", ".join(named) or "none"
+                _fail(f"job {spec.name} has no argument {key!r} (its arguments: {takes})")
+    for key, parameter in named.items():
+        if parameter.default is parameter.empty and key not in raw:
+            _fail(f"job {spec.name} needs --arg {key}=VALUE")
+    try:
+        hints = get_type_hints(spec.func)
+    except Exception:  # annotations that cannot be resolved: pass the values as text
+        hints = {}
+    return {
+        key: _argument_value(spec.name, key, value, hints.get(key)) for key, value in raw.items()
+    }
+
+
+async def _run_job_once(settings: Settings, name: str, kwargs: dict[str, Any]) -> Any:
+    """Run one job in this process; jobs it enqueues go to Celery, or run here before returning."""
+    from linguo.core import jobs
+    from linguo.core.cache import create_cache
+    from linguo.core.db import Database
+
+    database = Database.from_settings(settings)
+    cache = create_cache(settings)
+    ctx = jobs.JobContext(settings=settings, db=database, cache=cache)
+    backend: jobs.CeleryJobBackend | jobs.InProcessJobRunner
+    if settings.redis_url:
+        backend = jobs.CeleryJobBackend(settings)
+    else:
+        backend = jobs.InProcessJobRunner(ctx, concurrency=1, scheduler=False)
+        await backend.start()
+    previous = jobs.set_backend(backend)
+    try:
+        result = await jobs.run_job(ctx, name, kwargs)
+        if isinstance(backend, jobs.InProcessJobRunner):
+            await backend.drain()
+        return result
+    finally:
+        if isinstance(backend, jobs.InProcessJobRunner):
+            await backend.stop()
+        else:
+            await backend.close()
+        jobs.set_backend(previous)
+        await cache.close()
+        await database.dispose()
+
+
+@jobs_app.command("list")
+def list_jobs() -> None:
+    """List the registered jobs and their schedules (cron times are UTC)."""
+    from linguo.core.jobs import load_task_modules
+
+    specs = load_task_modules()
+    rows = [
+        (name, _describe_schedule(spec), (inspect.getdoc(spec.func) or "").partition("\n")[0])
+        for name, spec in sorted(specs.items())
+    ]
+    name_width = max(len("JOB"), *(len(row[0]) for row in rows))
+    schedule_width = max(len("SCHEDULE"), *(len(row[1]) for row in rows))
+    typer.echo(f"{'JOB':<{name_width}}  {'SCHEDULE':<{schedule_width}}  DESCRIPTION")
+    for name, schedule, summary in rows:
+        typer.echo(f"{name:<{name_width}}  {schedule:<{schedule_width}}  {summary}".rstrip())
+
+
+@jobs_app.command("run")
+def run_job_now(
+    name: Annotated[
+        str, typer.Argument(help="Job name, or its part after the dot (send-streak-reminders)")
+    ],
+    arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--arg",
+            metavar="KEY=VALUE",
+            help="A job argument (repeatable), e.g. now=2026-01-15T18:00Z",
+        ),
+    ] = None,
+) -> None:
+    """Run one job now in this process against the configured database, and print its result."""
+    import json
+
+    from linguo.core import migrations
+    from linguo.core.embedded import resolved_database
+
+    spec = _find_job(name)
+    kwargs = _job_arguments(spec, arg or [])
+    settings = _settings()
+    _configure_logging(settings)
+    # The result goes to stdout alone; the job's log lines go to stderr.
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
+    with resolved_database(settings) as database_url:
+        migrations.upgrade(database_url)
+        resolved = settings.model_copy(update={"database_url": database_url})
+        try:
+            result = asyncio.run(_run_job_once(resolved, spec.name, kwargs))
+        except Exception as exc:
+            typer.echo(f"linguo: job {spec.name} failed: {exc}", err=True)
+            raise typer.Exit(1) from None
+    outcome = "done" if result is None else json.dumps(result, default=str)
+    typer.echo(f"{spec.name}: {outcome}")
 
 
 def main() -> None:

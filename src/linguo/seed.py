@@ -1,7 +1,13 @@
-"""Demo data loaded by `linguo seed` (and `make run`); every seeder is idempotent."""
+"""Seed data; every seeder is idempotent.
+
+Reference data (shop items, achievement definitions) is part of the product: `linguo migrate`
+and `linguo serve` load it after migrating. Demo data (accounts, vocabulary, the French
+course) is loaded by `linguo seed` (and `make run`) only.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,10 +64,30 @@ async def seed_demo_course(session: AsyncSession) -> list[str]:
     return lines + [f"course warning: {warning}" for warning in report.warnings]
 
 
+REFERENCE_SEEDERS: tuple[Seeder, ...] = (seed_shop_items, seed_achievements)
 SEEDERS: tuple[Seeder, ...] = (
     seed_demo_accounts,
     seed_demo_vocabulary,
     seed_demo_course,
-    seed_shop_items,
-    seed_achievements,
+    *REFERENCE_SEEDERS,
 )
+
+
+async def run_seeders(database_url: str, seeders: tuple[Seeder, ...]) -> list[str]:
+    """Run `seeders` in one transaction; returns what each one created."""
+    from linguo.core.db import Database
+
+    database = Database(database_url)
+    done: list[str] = []
+    try:
+        async with database.session() as session:
+            for seeder in seeders:
+                done.extend(await seeder(session))
+    finally:
+        await database.dispose()
+    return done
+
+
+def load_reference_data(database_url: str) -> list[str]:
+    """Create or update the shop items and achievement definitions (after migrating)."""
+    return asyncio.run(run_seeders(database_url, REFERENCE_SEEDERS))

@@ -60,6 +60,7 @@ from linguo.conversation.schemas import (
 from linguo.conversation.words import find_word, tokens
 from linguo.core.errors import Conflict, ErrorCode, NotFound
 from linguo.core.events import events
+from linguo.gamification import repository as gamification_repository
 from linguo.language.text import fold
 from linguo.models.conversation import (
     ConversationMessage,
@@ -67,6 +68,7 @@ from linguo.models.conversation import (
     MessageRole,
     SessionStatus,
 )
+from linguo.models.gamification import XpSource
 from linguo.models.identity import User
 from linguo.models.srs import ReviewSource
 from linguo.models.vocabulary import PartOfSpeech
@@ -495,6 +497,14 @@ async def take_turn(
             at=now,
         ),
     )
+    # Report what the ledger really awarded: doubled while an XP boost runs.
+    awarded = await gamification_repository.xp_awarded(
+        session, user.id, XpSource.CONVERSATION, f"{conversation.id}:{turn_number}"
+    )
+    if awarded is not None and awarded != xp:
+        conversation.xp_earned += awarded - xp
+        user_message.details = {**user_message.details, "xp": awarded}
+        xp = awarded
 
     targets = await _targets(session, user, conversation, settings, now)
     history = await repository.recent_messages(session, conversation.id, limit=HISTORY_MESSAGES)

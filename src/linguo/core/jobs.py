@@ -35,7 +35,13 @@ if TYPE_CHECKING:
 logger = structlog.get_logger("linguo.jobs")
 
 # Modules whose import registers jobs; each domain adds its tasks module here.
-TASK_MODULES: tuple[str, ...] = ("linguo.identity.tasks", "linguo.srs.tasks")
+TASK_MODULES: tuple[str, ...] = (
+    "linguo.identity.tasks",
+    "linguo.srs.tasks",
+    "linguo.analytics.tasks",
+    "linguo.gamification.tasks",
+    "linguo.notifications.tasks",
+)
 
 
 @dataclass

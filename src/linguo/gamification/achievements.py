@@ -34,6 +34,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linguo.analytics.cache import invalidate_learner
 from linguo.conversation.service import ConversationTurnCompleted
 from linguo.core.events import events
 from linguo.gamification import achievements_repository, repository, service
@@ -44,6 +45,8 @@ from linguo.gamification import handlers as _xp_handlers  # noqa: F401
 from linguo.lessons.service import MASTERED_STABILITY_DAYS, LessonCompleted
 from linguo.models.achievements import Achievement, AchievementCategory, AchievementMetric
 from linguo.models.gamification import GemSource, XpSource
+from linguo.models.social import ActivityKind
+from linguo.social import service as social_service
 from linguo.srs.service import CardReviewed
 
 M = AchievementMetric
@@ -372,8 +375,22 @@ async def check(
                 reference=achievement.code,
                 at=at,
             )
+            await social_service.record_activity(
+                session,
+                user_id,
+                ActivityKind.ACHIEVEMENT_UNLOCKED,
+                reference=achievement.code,
+                data={
+                    "code": achievement.code,
+                    "title": achievement.title,
+                    "category": achievement.category.value,
+                },
+                now=at,
+            )
         # XP granted now may reach an XP achievement: look at those again.
         wanted = {M.TOTAL_XP} if xp_granted else set()
+    if unlocked:
+        await invalidate_learner(session, user_id)  # rewards changed their XP and level
     await session.flush()
     return unlocked
 

@@ -99,6 +99,18 @@ async def xp_on_day(session: AsyncSession, user_id: uuid.UUID, day: date) -> int
     return int((await session.execute(stmt)).scalar_one())
 
 
+async def xp_awarded(
+    session: AsyncSession, user_id: uuid.UUID, source: XpSource, reference: str
+) -> int | None:
+    """The XP one award actually added (boost included), or None if it was never made."""
+    stmt = select(XpLedgerEntry.amount).where(
+        XpLedgerEntry.user_id == user_id,
+        XpLedgerEntry.source == source,
+        XpLedgerEntry.reference == reference,
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def awards_on_day(
     session: AsyncSession, user_id: uuid.UUID, source: XpSource, day: date
 ) -> int:

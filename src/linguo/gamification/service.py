@@ -3,7 +3,8 @@
 - XP is a ledger: one row per award, unique per (learner, source, reference), so an award
   replayed (a lesson finished twice, an event published twice) is written once.
   `users.total_xp` moves in the same transaction as the ledger and always equals its sum.
-  The level follows `levels.level_for_xp`. While a double-XP boost runs, lesson, review and
+  The level follows `levels.level_for_xp`. Every award also counts toward the learner's
+  league week (see `leagues`). While a double-XP boost runs, lesson, review and
   conversation awards are doubled (the ledger records the multiplier).
 - Every change of a learner's XP, streak, gems or inventory first locks their
   `gamification_profiles` row (SELECT ... FOR UPDATE): concurrent requests of one learner
@@ -35,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from linguo.core.errors import Conflict, ErrorCode
-from linguo.gamification import repository
+from linguo.gamification import leagues, repository
 from linguo.gamification.levels import level_for_xp, xp_for_level
 from linguo.models.gamification import (
     GamificationProfile,
@@ -202,6 +203,7 @@ async def award_xp(
         return 0
     total = await repository.add_total_xp(session, user_id, amount * multiplier)
     set_committed_value(user, "total_xp", total)
+    await leagues.add_weekly_xp(session, user_id, amount * multiplier, at)
     if await repository.xp_on_day(session, user_id, day) >= profile.daily_xp_goal:
         await earn_gems(
             session,

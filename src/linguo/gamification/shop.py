@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linguo.analytics.cache import invalidate_learner
 from linguo.core.errors import BadRequest, Conflict, ErrorCode, NotFound
 from linguo.gamification import repository, service
 from linguo.gamification.schemas import (
@@ -199,6 +200,7 @@ async def purchase(
             created_at=now,
         )
     )
+    await invalidate_learner(session, user.id)  # freezes and streak figures changed
     await session.flush()
     return result
 

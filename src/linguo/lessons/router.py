@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from linguo.core.deps import AppSettings, CurrentUser, DbSession, Now
+from linguo.core.deps import AppCache, AppSettings, CurrentUser, DbSession, Now
 from linguo.core.errors import error_responses
 from linguo.lessons import service
 from linguo.lessons.schemas import (
@@ -67,6 +67,8 @@ async def finish(
 
 
 @router.get("/me/progress/summary", response_model=ProgressSummary)
-async def progress_summary(user: CurrentUser, session: DbSession) -> ProgressSummary:
+async def progress_summary(
+    user: CurrentUser, session: DbSession, cache: AppCache
+) -> ProgressSummary:
     """Per course played: lessons passed of all, XP from lessons, words practised and mastered."""
-    return await service.progress_summary(session, user.id)
+    return await service.progress_summary(session, cache, user.id)

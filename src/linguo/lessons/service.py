@@ -22,17 +22,23 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linguo.analytics.cache import learner_cached
 from linguo.config import Settings
 from linguo.content import service as content_service
 from linguo.content.media import media_url
+from linguo.content.versions import COURSES_CACHE
+from linguo.core.cache import Cache, cache_generation
 from linguo.core.errors import BadRequest, Conflict, ErrorCode, NotFound
 from linguo.core.events import events
 from linguo.gamification import achievements_repository
+from linguo.gamification import repository as gamification_repository
 from linguo.language.answers import check_answer
 from linguo.lessons import repository
 from linguo.lessons.schemas import (
@@ -47,6 +53,7 @@ from linguo.lessons.schemas import (
     WordDifference,
 )
 from linguo.models.content import Exercise, ExerciseType
+from linguo.models.gamification import XpSource
 from linguo.models.identity import Plan, User
 from linguo.models.lessons import LessonAttempt, QuestionAttempt
 from linguo.models.srs import CardOrigin, ReviewSource
@@ -285,12 +292,16 @@ async def _result(session: AsyncSession, attempt: LessonAttempt) -> FinishResult
         attempt.passed and progress is not None and progress.first_passed_at == attempt.finished_at
     )
     unlocked = await repository.unlocked_by(session, attempt.lesson_id) if first_pass else []
+    # The ledger holds what was really awarded: doubled while an XP boost ran.
+    awarded = await gamification_repository.xp_awarded(
+        session, attempt.user_id, XpSource.LESSON, str(attempt.id)
+    )
     return FinishResult(
         attempt_id=attempt.id,
         lesson_id=attempt.lesson_id,
         score=attempt.score,
         passed=bool(attempt.passed),
-        xp_earned=attempt.xp_earned or 0,
+        xp_earned=awarded if awarded is not None else attempt.xp_earned or 0,
         new_achievements=await achievements_repository.codes_unlocked_by(
             session, attempt.user_id, achievements_repository.lesson_trigger(attempt.id)
         ),
@@ -382,11 +393,27 @@ async def finish_attempt(
     return await _result(session, attempt)
 
 
-async def progress_summary(session: AsyncSession, user_id: uuid.UUID) -> ProgressSummary:
-    """The learner's progress in every course they have played, most recent first."""
-    rows = await repository.progress_by_course(
-        session, user_id, mastered_stability_days=MASTERED_STABILITY_DAYS
-    )
+async def progress_summary(
+    session: AsyncSession, cache: Cache, user_id: uuid.UUID
+) -> ProgressSummary:
+    """The learner's progress in every course they have played, most recent first.
+
+    Cached with the learner's analytics (invalidated by their lessons and reviews) and the
+    courses' generation (invalidated by content changes).
+    """
+    content_generation = await cache_generation(session, COURSES_CACHE)
+
+    async def load() -> dict[str, Any]:
+        rows = await repository.progress_by_course(
+            session, user_id, mastered_stability_days=MASTERED_STABILITY_DAYS
+        )
+        return _progress_summary(rows).model_dump(mode="json")
+
+    key = f"progress:{content_generation}"
+    return ProgressSummary.model_validate(await learner_cached(session, cache, user_id, key, load))
+
+
+def _progress_summary(rows: Sequence[Any]) -> ProgressSummary:
     return ProgressSummary(
         courses=[
             CourseProgress(

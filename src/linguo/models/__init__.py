@@ -6,6 +6,7 @@ from linguo.models.achievements import (
     AchievementMetric,
     UserAchievement,
 )
+from linguo.models.analytics import AnalyticsSnapshot
 from linguo.models.content import (
     Course,
     Exercise,
@@ -41,7 +42,9 @@ from linguo.models.gamification import (
     XpSource,
 )
 from linguo.models.identity import Device, DevicePlatform, Plan, RefreshToken, Role, User
+from linguo.models.leagues import LeagueGroup, LeagueMembership, LeagueOutcome
 from linguo.models.lessons import LessonAttempt, LessonProgress, QuestionAttempt
+from linguo.models.notifications import Notification, NotificationKind
 from linguo.models.social import Activity, ActivityKind, Follow, SocialProfile
 from linguo.models.srs import (
     CardOrigin,
@@ -70,6 +73,7 @@ __all__ = [
     "AchievementMetric",
     "Activity",
     "ActivityKind",
+    "AnalyticsSnapshot",
     "CacheGeneration",
     "CardOrigin",
     "CardState",
@@ -93,6 +97,9 @@ __all__ = [
     "GemTransactionType",
     "Gender",
     "InventoryItem",
+    "LeagueGroup",
+    "LeagueMembership",
+    "LeagueOutcome",
     "Lesson",
     "LessonAttempt",
     "LessonProgress",
@@ -101,6 +108,8 @@ __all__ = [
     "MediaKind",
     "MediaResource",
     "MessageRole",
+    "Notification",
+    "NotificationKind",
     "PackSubscription",
     "PartOfSpeech",
     "Plan",

@@ -1,0 +1,1 @@
+"""Learning analytics: a learner's figures (SQL aggregates, cached) and daily snapshots."""

@@ -1,0 +1,1 @@
+"""Notifications: the outbox of messages for learners (streak reminders), read by push delivery."""

@@ -1,0 +1,346 @@
+"""The SQL behind hot routes: a fixed number of statements whatever the learner's data size
+(no N+1 queries), and indexes, not sequential scans, on the large tables.
+
+Statements are captured on the app's own engine while the route runs, then each captured
+SELECT is explained with its real parameters against a database of realistic size.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event, select, text
+
+from linguo.core.db import Database
+from linguo.gamification import service
+from linguo.models.gamification import XpSource
+from tests.conftest import UserFactory, execute
+
+API = "/api/v1"
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # the `clock` fixture's Monday
+# A sequential scan of a table this large means a missing index (small tables are scanned
+# whole on purpose: that is cheaper than an index lookup).
+LARGE_TABLE_ROWS = 5_000
+
+
+@contextmanager
+def captured_statements(app: FastAPI) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement the app's engine sends while the block runs, with its parameters."""
+    engine = app.state.db.engine.sync_engine
+    statements: list[tuple[str, Any]] = []
+
+    def record(
+        _conn: object, _cursor: object, statement: str, parameters: Any, *_args: object
+    ) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def statements_for(
+    app: FastAPI, client: httpx.AsyncClient, path: str, headers: dict[str, str]
+) -> list[tuple[str, Any]]:
+    """The statements one GET of `path` runs (it must succeed)."""
+    with captured_statements(app) as statements:
+        response = await client.get(f"{API}{path}", headers=headers)
+    assert response.status_code == 200, response.text
+    return list(statements)
+
+
+def _queries(statements: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    return [
+        (sql, params) for sql, params in statements if sql.lstrip().upper().startswith("SELECT")
+    ]
+
+
+def _seq_scans(plan: dict[str, Any], sizes: dict[str, float]) -> list[str]:
+    """Large tables read by a sequential scan anywhere in the plan."""
+    found = []
+    relation = plan.get("Relation Name")
+    if plan.get("Node Type") == "Seq Scan" and sizes.get(str(relation), 0) >= LARGE_TABLE_ROWS:
+        found.append(str(relation))
+    for child in plan.get("Plans", []):
+        found.extend(_seq_scans(child, sizes))
+    return found
+
+
+async def assert_no_large_seq_scan(database: Database, statements: list[tuple[str, Any]]) -> int:
+    """EXPLAIN every captured SELECT; fail on a sequential scan of a large table."""
+    explained = 0
+    async with database.engine.connect() as conn:
+        tables = await conn.execute(
+            select(text("relname"), text("reltuples"))
+            .select_from(text("pg_class"))
+            .where(text("relkind = 'r'"))
+        )
+        sizes: dict[str, float] = {str(row[0]): float(row[1]) for row in tables}
+        for sql, params in _queries(statements):
+            result = await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            raw = result.scalar_one()
+            plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+            scans = _seq_scans(plan, sizes)
+            assert not scans, f"sequential scan of {scans} in:\n{sql}\n{json.dumps(plan)[:2000]}"
+            explained += 1
+    return explained
+
+
+# --------------------------------------------------------------------------- seeding
+
+
+def at_now(sql: str) -> str:
+    """`{now}` in seeding SQL: the `now` parameter typed for asyncpg."""
+    return sql.replace("{now}", "CAST(:now AS timestamptz)")
+
+
+async def seed_words(database: Database, count: int) -> None:
+    """`count` French words with frequency ranks (plus as many Spanish ones)."""
+    for language in ("fr", "es"):
+        await execute(
+            database,
+            "INSERT INTO vocabulary_words (language, word, lemma, part_of_speech, translations, "
+            "frequency_rank) SELECT CAST(:lang AS text), :lang || '-mot-' || g, "
+            ":lang || '-mot-' || g, 'noun', "
+            '\'{"en": ["word"]}\'::jsonb, g FROM generate_series(1, :n) g',
+            lang=language,
+            n=count,
+        )
+
+
+async def seed_cards(
+    database: Database, user_id: uuid.UUID, *, cards: int, due_now: int, logs_per_card: int
+) -> None:
+    """`cards` reviewed cards of the learner (`due_now` of them due) and their review logs."""
+    await execute(
+        database,
+        at_now(
+            "INSERT INTO srs_cards (id, user_id, word_id, state, step, stability, difficulty, due, "
+            "last_review, reps, origin, created_at, updated_at) "
+            "SELECT gen_random_uuid(), :u, w.id, 'review', NULL, 5 + w.frequency_rank % 40, 5.0, "
+            "CASE WHEN w.frequency_rank <= :due THEN {now} - interval '1 hour' * w.frequency_rank "
+            "ELSE {now} + interval '1 hour' * w.frequency_rank END, "
+            "{now} - interval '10 days', 3, 'review', {now} - interval '90 days', {now} "
+            "FROM vocabulary_words w WHERE w.language = 'fr' AND w.frequency_rank <= :n"
+        ),
+        u=user_id,
+        n=cards,
+        due=due_now,
+        now=NOW,
+    )
+    if logs_per_card:
+        await execute(
+            database,
+            at_now(
+                "INSERT INTO srs_review_logs (card_id, user_id, rating, source, reviewed_at, "
+                "state_before, state_after, stability_before, stability_after, difficulty_before, "
+                "difficulty_after, due_before, due_after) "
+                "SELECT c.id, c.user_id, 2, 'queue', {now} - interval '1 day' * (g + 10), "
+                "'review', 'review', 4, 5, 5, 5, {now}, {now} "
+                "FROM srs_cards c, generate_series(1, :k) g "
+                "WHERE c.user_id = :u"
+            ),
+            u=user_id,
+            k=logs_per_card,
+            now=NOW,
+        )
+
+
+async def seed_league_history(database: Database, *, weeks: int, learners: int) -> None:
+    """`learners` learners who played `weeks` past weeks in groups of 30 (settled)."""
+    await execute(
+        database,
+        "INSERT INTO users (id, email, password_hash, role, plan, native_language, "
+        "target_language, proficiency_level, timezone) SELECT gen_random_uuid(), "
+        "'history-' || g || '@example.com', '-', 'student', 'free', 'en', 'fr', 'A1', 'UTC' "
+        "FROM generate_series(1, :n) g",
+        n=learners,
+    )
+    await execute(
+        database,
+        "WITH ranked AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM users "
+        "WHERE email LIKE 'history-%'), weeks AS (SELECT (DATE '2026-03-02' - 7 * w) AS week "
+        "FROM generate_series(1, :weeks) w) "
+        "INSERT INTO league_groups (id, week_start, tier, number, member_count, is_open, "
+        "settled_at, created_at) SELECT DISTINCT ON (weeks.week, ranked.i / 30) "
+        "md5(weeks.week::text || (ranked.i / 30))::uuid, weeks.week, (ranked.i / 30) % 10, "
+        "ranked.i / 300 + 1, 30, false, now(), now() FROM ranked, weeks",
+        weeks=weeks,
+    )
+    await execute(
+        database,
+        "WITH ranked AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM users "
+        "WHERE email LIKE 'history-%'), weeks AS (SELECT (DATE '2026-03-02' - 7 * w) AS week "
+        "FROM generate_series(1, :weeks) w) "
+        "INSERT INTO league_memberships (user_id, week_start, group_id, tier, xp, xp_reached_at, "
+        "joined_at, final_rank, outcome) SELECT ranked.id, weeks.week, "
+        "md5(weeks.week::text || (ranked.i / 30))::uuid, (ranked.i / 30) % 10, ranked.i % 97, "
+        "now(), now(), ranked.i % 30 + 1, 'stayed' FROM ranked, weeks",
+        weeks=weeks,
+    )
+
+
+async def analyze(database: Database) -> None:
+    """Fresh planner statistics, as autovacuum would have them in production."""
+    async with database.engine.connect() as conn:
+        await conn.exec_driver_sql("ANALYZE")
+
+
+async def earn(database: Database, user_id: str, xp: int) -> None:
+    """XP at the clock's time through the gamification service."""
+    async with database.session() as session:
+        await service.award_xp(
+            session,
+            uuid.UUID(user_id),
+            source=XpSource.BONUS,
+            reference=str(uuid.uuid4()),
+            amount=xp,
+            at=NOW,
+        )
+
+
+# --------------------------------------------------------------------------- tests
+
+
+@pytest.mark.usefixtures("clock")
+async def test_review_queue_statements_do_not_grow_with_the_backlog(
+    app: FastAPI, client: httpx.AsyncClient, database: Database, user_factory: UserFactory
+) -> None:
+    await seed_words(database, 200)
+    small_user, small, _ = await user_factory()
+    large_user, large, _ = await user_factory()
+    await seed_cards(database, uuid.UUID(small_user["id"]), cards=10, due_now=3, logs_per_card=1)
+    await seed_cards(database, uuid.UUID(large_user["id"]), cards=150, due_now=40, logs_per_card=2)
+
+    few = await statements_for(app, client, "/progress/queue?limit=50", small)
+    many = await statements_for(app, client, "/progress/queue?limit=50", large)
+    assert len(few) == len(many), [sql for sql, _ in many]
+    assert len(many) <= 12
+
+
+@pytest.mark.usefixtures("clock")
+async def test_leaderboard_statements_do_not_grow_with_the_group(
+    app: FastAPI, client: httpx.AsyncClient, database: Database, user_factory: UserFactory
+) -> None:
+    first, first_headers, _ = await user_factory()
+    await earn(database, first["id"], 5)
+    alone = await statements_for(app, client, "/leaderboard", first_headers)
+    for _ in range(12):
+        other, _, _ = await user_factory()
+        await earn(database, other["id"], 3)
+    crowded = await statements_for(app, client, "/leaderboard", first_headers)
+    assert len(alone) == len(crowded) <= 6, [sql for sql, _ in crowded]
+
+
+@pytest.mark.usefixtures("clock")
+async def test_feed_and_streak_statements_do_not_grow_with_history(
+    app: FastAPI, client: httpx.AsyncClient, database: Database, user_factory: UserFactory
+) -> None:
+    reader, headers, _ = await user_factory()
+    followed, _, _ = await user_factory()
+    await client.post(f"{API}/users/{followed['id']}/follow", headers=headers)
+    await execute(
+        database,
+        at_now(
+            "INSERT INTO activities (user_id, kind, reference, data, created_at) "
+            "SELECT :u, 'streak_milestone', 'r' || g, '{\"days\": 7}'::jsonb, "
+            "{now} - interval '1 hour' * g FROM generate_series(1, :n) g"
+        ),
+        u=uuid.UUID(followed["id"]),
+        n=2,
+        now=NOW,
+    )
+    short_feed = await statements_for(app, client, "/feed", headers)
+    short_streak = await statements_for(app, client, "/me/streak?days=365", headers)
+    await execute(
+        database,
+        at_now(
+            "INSERT INTO activities (user_id, kind, reference, data, created_at) "
+            "SELECT :u, 'streak_milestone', 'more' || g, '{\"days\": 7}'::jsonb, "
+            "{now} - interval '1 minute' * g FROM generate_series(1, :n) g"
+        ),
+        u=uuid.UUID(followed["id"]),
+        n=40,
+        now=NOW,
+    )
+    await execute(
+        database,
+        at_now(
+            "INSERT INTO streak_days (user_id, day, kind, timezone, created_at) "
+            "SELECT :u, DATE '2026-03-01' - g, 'active', 'UTC', {now} "
+            "FROM generate_series(0, 200) g"
+        ),
+        u=uuid.UUID(reader["id"]),
+        now=NOW,
+    )
+    long_feed = await statements_for(app, client, "/feed", headers)
+    long_streak = await statements_for(app, client, "/me/streak?days=365", headers)
+    assert len(short_feed) == len(long_feed)
+    assert len(long_streak) <= len(short_streak) + 2  # first read settles; then steady
+    assert len(await statements_for(app, client, "/me/streak?days=365", headers)) <= len(
+        long_streak
+    )
+
+
+@pytest.mark.usefixtures("clock")
+async def test_current_user_costs_one_query(
+    app: FastAPI, client: httpx.AsyncClient, user_factory: UserFactory
+) -> None:
+    _, headers, _ = await user_factory()
+    statements = await statements_for(app, client, "/users/me", headers)
+    assert len(_queries(statements)) == 1, statements
+
+
+@pytest.mark.usefixtures("clock")
+async def test_review_queue_uses_indexes_on_a_large_database(
+    app: FastAPI, client: httpx.AsyncClient, database: Database, user_factory: UserFactory
+) -> None:
+    await seed_words(database, 20_000)
+    others = [await user_factory() for _ in range(3)]
+    for other, _, _ in others:
+        await seed_cards(
+            database, uuid.UUID(other["id"]), cards=20_000, due_now=500, logs_per_card=0
+        )
+    learner, headers, _ = await user_factory()
+    await seed_cards(database, uuid.UUID(learner["id"]), cards=20_000, due_now=800, logs_per_card=5)
+    await analyze(database)
+
+    statements = await statements_for(app, client, "/progress/queue?limit=50", headers)
+    assert await assert_no_large_seq_scan(database, statements) >= 3
+
+
+@pytest.mark.usefixtures("clock")
+async def test_leaderboard_and_history_use_indexes_on_a_large_database(
+    app: FastAPI, client: httpx.AsyncClient, database: Database, user_factory: UserFactory
+) -> None:
+    await seed_league_history(database, weeks=52, learners=600)
+    learner, headers, _ = await user_factory()
+    await earn(database, learner["id"], 10)
+    await analyze(database)
+
+    statements = await statements_for(app, client, "/leaderboard", headers)
+    statements += await statements_for(app, client, "/leaderboard/history", headers)
+    assert await assert_no_large_seq_scan(database, statements) >= 3
+
+
+def test_the_plan_walker_finds_nested_sequential_scans() -> None:
+    plan = {
+        "Node Type": "Limit",
+        "Plans": [
+            {"Node Type": "Index Scan", "Relation Name": "srs_cards"},
+            {"Node Type": "Seq Scan", "Relation Name": "league_memberships"},
+            {"Node Type": "Seq Scan", "Relation Name": "shop_items"},
+        ],
+    }
+    sizes = {"srs_cards": 1e6, "league_memberships": 31_200.0, "shop_items": 3.0}
+    assert _seq_scans(plan, sizes) == ["league_memberships"]
