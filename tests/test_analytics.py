@@ -237,13 +237,18 @@ async def seed_history(
 
         # Conversations: S1 lasts 20 minutes; S2 was left open 11 hours (capped at 180
         # minutes), its second turn falls on 28 February local; S3 has no turn.
-        s1 = ConversationSession(
-            user_id=user_id,
+        def talk(**fields: Any) -> ConversationSession:
+            return ConversationSession(
+                user_id=user_id,
+                conversation_style="tutor",
+                language="fr",
+                native_language="en",
+                level="A1",
+                **fields,
+            )
+
+        s1 = talk(
             status=SessionStatus.COMPLETED,
-            conversation_style="tutor",
-            language="fr",
-            native_language="en",
-            level="A1",
             planned_duration_minutes=15,
             started_at=at("2026-03-02 09:00"),
             last_activity_at=at("2026-03-02 09:20"),
@@ -251,13 +256,8 @@ async def seed_history(
             error_free_turns=1,
             error_count=3,
         )
-        s2 = ConversationSession(
-            user_id=user_id,
+        s2 = talk(
             status=SessionStatus.PAUSED,
-            conversation_style="tutor",
-            language="fr",
-            native_language="en",
-            level="A1",
             planned_duration_minutes=30,
             started_at=at("2026-02-27 14:00"),
             last_activity_at=at("2026-02-28 01:00"),
@@ -265,13 +265,8 @@ async def seed_history(
             error_free_turns=2,
             error_count=0,
         )
-        s3 = ConversationSession(
-            user_id=user_id,
+        s3 = talk(
             status=SessionStatus.ABANDONED,
-            conversation_style="tutor",
-            language="fr",
-            native_language="en",
-            level="A1",
             planned_duration_minutes=10,
             started_at=at("2026-03-01 10:00"),
             last_activity_at=at("2026-03-01 10:30"),

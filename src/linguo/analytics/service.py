@@ -23,7 +23,7 @@ Definitions (documented in the README):
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -164,6 +164,21 @@ async def summary(
 # --------------------------------------------------------------------------- statistics
 
 
+def _figures(facts: Mapping[str, int]) -> dict[str, Any]:
+    """A day's (or a window's) figures from its summed activity facts."""
+    return {
+        "xp": facts["xp"],
+        "lessons": facts["lessons"],
+        "conversations": facts["conversations"],
+        "conversation_turns": facts["turns"],
+        "reviews": facts["reviews"],
+        "answers": facts["answers"],
+        "correct_answers": facts["correct_answers"],
+        "accuracy": ratio(facts["correct_answers"], facts["answers"]),
+        "minutes": minutes(facts["lesson_ms"] + facts["conversation_ms"] + facts["review_ms"]),
+    }
+
+
 async def statistics(
     session: AsyncSession, cache: Cache, user: User, now: datetime, *, days: int
 ) -> StatisticsRead:
@@ -180,34 +195,11 @@ async def statistics(
             since=day_starts(first_day, zone),
             until=day_starts(today + timedelta(days=1), zone),
         )
-        series = [
-            DailyStatistics(
-                date=day,
-                xp=facts["xp"],
-                lessons=facts["lessons"],
-                conversations=facts["conversations"],
-                conversation_turns=facts["turns"],
-                reviews=facts["reviews"],
-                answers=facts["answers"],
-                correct_answers=facts["correct_answers"],
-                accuracy=ratio(facts["correct_answers"], facts["answers"]),
-                minutes=minutes(facts["lesson_ms"] + facts["conversation_ms"] + facts["review_ms"]),
-            )
-            for day, facts in rows
-        ]
+        series = [DailyStatistics(date=day, **_figures(facts)) for day, facts in rows]
         # Summing the returned window (at most 180 entries), not the learner's rows.
         summed = {name: sum(facts[name] for _, facts in rows) for name in repository.FACT_NAMES}
         totals = StatisticsTotals(
-            xp=summed["xp"],
-            lessons=summed["lessons"],
-            conversations=summed["conversations"],
-            conversation_turns=summed["turns"],
-            reviews=summed["reviews"],
-            answers=summed["answers"],
-            correct_answers=summed["correct_answers"],
-            accuracy=ratio(summed["correct_answers"], summed["answers"]),
-            minutes=minutes(summed["lesson_ms"] + summed["conversation_ms"] + summed["review_ms"]),
-            active_days=sum(1 for _, facts in rows if any(facts.values())),
+            **_figures(summed), active_days=sum(1 for _, facts in rows if any(facts.values()))
         )
         return StatisticsRead(
             days=days, timezone=zone.key, start=first_day, end=today, totals=totals, series=series
