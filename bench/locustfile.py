@@ -39,6 +39,7 @@ from locust import FastHttpUser, between, events, task
 from locust.env import Environment
 
 API = "/api/v1"
+SIGN_IN_ATTEMPTS = 3
 LANGUAGE = os.environ.get("LINGUO_BENCH_LANGUAGE", "fr")
 MEASURE_SECONDS = float(os.environ.get("LINGUO_BENCH_MEASURE_SECONDS", "0"))
 AUTH_ROUTES = ("POST /auth/register", "POST /auth/login")
@@ -214,30 +215,43 @@ class Learner(FastHttpUser):
         self.course_id: str | None = None
         self.remembered: dict[str, str] = {}
         try:
-            self._call(
-                "POST",
-                "/auth/register",
-                "POST /auth/register",
-                201,
-                payload={
-                    "email": self.email,
-                    "password": self.password,
-                    "full_name": "Bench Learner",
-                    "native_language": "en",
-                    "target_language": LANGUAGE,
-                },
-            )
-            tokens = self._call(
-                "POST",
-                "/auth/login",
-                "POST /auth/login",
-                200,
-                payload={"email": self.email, "password": self.password},
-                needs=("access_token",),
-            )
-            self.token = tokens["access_token"] if isinstance(tokens, dict) else ""
+            # A sign-up or sign-in can time out while the server is saturated; a learner
+            # tries again (a 409 email_taken then means the first sign-up did land).
+            for attempt in range(SIGN_IN_ATTEMPTS):
+                if attempt > 0 and self._sign_in():
+                    break
+                self._call(
+                    "POST",
+                    "/auth/register",
+                    "POST /auth/register",
+                    201,
+                    payload={
+                        "email": self.email,
+                        "password": self.password,
+                        "full_name": "Bench Learner",
+                        "native_language": "en",
+                        "target_language": LANGUAGE,
+                    },
+                    allowed_conflicts=frozenset({"email_taken"}),
+                )
+                if self._sign_in():
+                    break
+                gevent.sleep(attempt + 1)
         finally:
             signed_in += 1
+
+    def _sign_in(self) -> bool:
+        """Log in; True once the learner holds an access token."""
+        tokens = self._call(
+            "POST",
+            "/auth/login",
+            "POST /auth/login",
+            200,
+            payload={"email": self.email, "password": self.password},
+            needs=("access_token",),
+        )
+        self.token = tokens["access_token"] if isinstance(tokens, dict) else ""
+        return bool(self.token)
 
     def _call(
         self,

@@ -269,6 +269,24 @@ async def test_user_limit_is_per_user(
         assert_rate_limited(await http.get("/api/v1/users/me", headers=second))
 
 
+async def test_a_saturated_connection_pool_answers_503_with_retry_after(
+    servers: TestServers,
+) -> None:
+    async with app_and_client(servers, db_pool_size=1, db_max_overflow=0, db_pool_timeout=0.5) as (
+        app,
+        http,
+    ):
+        user = await register(http)
+        tokens = await login(http, user["email"])
+        async with app.state.db.engine.connect() as held:  # the only connection, kept busy
+            await held.exec_driver_sql("SELECT 1")
+            busy = await http.get("/api/v1/users/me", headers=bearer(tokens))
+        body = assert_envelope(busy, 503, "overloaded")
+        assert busy.headers["Retry-After"] == "2" and body["request_id"]
+        again = await http.get("/api/v1/users/me", headers=bearer(tokens))
+        assert again.status_code == 200, again.text
+
+
 async def test_login_is_limited_harder_than_the_api(
     servers: TestServers, limiter_backend: dict[str, Any]
 ) -> None:

@@ -79,13 +79,20 @@ class Database:
     """Owns the engine and the session factory of one process."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        pool_timeout: float = 10,
+        echo: bool = False,
     ):
         self.url = async_database_url(url)
         self.engine: AsyncEngine = create_async_engine(
             self.url,
             pool_size=pool_size,
             max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
             pool_pre_ping=True,
             pool_recycle=1800,
             echo=echo,
@@ -102,6 +109,7 @@ class Database:
             settings.database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
             echo=settings.db_echo,
         )
 

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from linguo.core.context import current_request_id
@@ -51,6 +52,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     RATE_LIMITED = "rate_limited"
     NOT_READY = "not_ready"
+    OVERLOADED = "overloaded"
     INTERNAL_ERROR = "internal_error"
     INSUFFICIENT_GEMS = "insufficient_gems"
     ITEM_LIMIT_REACHED = "item_limit_reached"
@@ -257,6 +259,22 @@ async def _handle_database_error(request: Request, exc: Exception) -> JSONRespon
     return await _handle_unexpected(request, exc)
 
 
+# Seconds a client should wait before retrying when every database connection is busy.
+OVERLOADED_RETRY_AFTER = 2
+
+
+async def _handle_pool_timeout(_request: Request, exc: Exception) -> JSONResponse:
+    # Every pooled connection stayed busy for LINGUO_DB_POOL_TIMEOUT: the server is
+    # saturated, not broken; tell the client to come back instead of failing with a 500.
+    logger.warning("database_pool_exhausted", detail=str(exc).splitlines()[0])
+    return error_response(
+        503,
+        ErrorCode.OVERLOADED,
+        "The server is busy; try again shortly.",
+        headers={"Retry-After": str(OVERLOADED_RETRY_AFTER)},
+    )
+
+
 async def _handle_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled_exception", exc_type=type(exc).__name__)
     return error_response(500, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred.")
@@ -268,6 +286,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(DBAPIError, _handle_database_error)
+    app.add_exception_handler(PoolTimeoutError, _handle_pool_timeout)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 
