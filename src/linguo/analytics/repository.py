@@ -45,7 +45,7 @@ from linguo.models.conversation import (
     ErrorMemory,
     MessageRole,
 )
-from linguo.models.gamification import StreakDay, StreakDayKind, XpLedgerEntry
+from linguo.models.gamification import XpLedgerEntry
 from linguo.models.identity import User
 from linguo.models.lessons import LessonAttempt, QuestionAttempt
 from linguo.models.srs import CardState, Flashcard, ReviewLog, ReviewSource, SrsCard
@@ -326,20 +326,6 @@ async def card_counts_by_language(
 
 
 # --------------------------------------------------------------------------- streak
-
-
-async def streak_window(
-    session: AsyncSession, user_id: uuid.UUID, *, first_day: date, days: int
-) -> list[tuple[date, StreakDayKind | None]]:
-    """Each day of the window with its calendar kind (None when not on the calendar)."""
-    series = _day_series(first_day, days)
-    stmt = (
-        select(series.c.day, StreakDay.kind)
-        .select_from(series)
-        .outerjoin(StreakDay, and_(StreakDay.user_id == user_id, StreakDay.day == series.c.day))
-        .order_by(series.c.day)
-    )
-    return [(day, kind) for day, kind in (await session.execute(stmt)).all()]
 
 
 # --------------------------------------------------------------------------- errors

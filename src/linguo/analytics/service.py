@@ -52,9 +52,8 @@ from linguo.analytics.schemas import (
     WordCounts,
 )
 from linguo.core.cache import Cache
-from linguo.gamification import repository as gamification_repository
 from linguo.gamification.levels import level_for_xp, xp_for_level
-from linguo.gamification.service import FREEZE_ITEM_ID, learner_zone, settle_streak
+from linguo.gamification.service import learner_zone, settle_streak, streak_status
 from linguo.lessons.service import MASTERED_STABILITY_DAYS
 from linguo.models.gamification import StreakDayKind
 from linguo.models.identity import User
@@ -219,24 +218,22 @@ async def streak(
     """Streaks (settled first, so they agree with the calendar) and each day of the window."""
 
     async def build(zone: ZoneInfo, today: date) -> StreakAnalytics:
-        await settle_streak(session, user, now)
-        freeze = await gamification_repository.inventory_entry(session, user.id, FREEZE_ITEM_ID)
-        window = await repository.streak_window(
-            session, user.id, first_day=today - timedelta(days=window_days - 1), days=window_days
-        )
+        found = await streak_status(session, user, now, days=window_days)
+        kinds = dict(found.calendar)
+        first_day = today - timedelta(days=window_days - 1)
         calendar = [
-            StreakCalendarEntry(date=day, status=_status(kind, is_today=day == today))
-            for day, kind in window
+            StreakCalendarEntry(date=day, status=_status(kinds.get(day), is_today=day == today))
+            for day in (first_day + timedelta(days=offset) for offset in range(window_days))
         ]
         counts = {status: 0 for status in DayStatus}
         for entry in calendar:
             counts[entry.status] += 1
         return StreakAnalytics(
-            current=user.current_streak,
-            longest=user.longest_streak,
-            freezes_equipped=freeze.quantity if freeze is not None else 0,
+            current=found.current,
+            longest=found.longest,
+            freezes_equipped=found.freezes_equipped,
             today=today,
-            today_done=calendar[-1].status is DayStatus.ACTIVE,
+            today_done=found.today_done,
             window_days=window_days,
             active_days=counts[DayStatus.ACTIVE],
             frozen_days=counts[DayStatus.FROZEN],
