@@ -24,7 +24,7 @@ from linguo.core import jobs, metrics, migrations
 from linguo.core.cache import create_cache
 from linguo.core.db import Database, utcnow
 from linguo.core.errors import error_responses, install_error_handlers
-from linguo.core.jobs import CeleryJobBackend, InProcessJobRunner, JobContext
+from linguo.core.jobs import JobContext
 from linguo.core.logging import configure_logging
 from linguo.core.middleware import (
     DeclaredBodySizeMiddleware,
@@ -63,37 +63,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if metrics.MULTIPROCESS_DIR:
         pool_stats = asyncio.create_task(metrics.publish_pool_stats(database.engine))
     jobs.load_task_modules()
-    runner: InProcessJobRunner | None = None
-    celery_backend: CeleryJobBackend | None = None
     if settings.redis_url:
         from redis.asyncio import Redis
 
         app.state.redis = Redis.from_url(settings.redis_url)
-        celery_backend = CeleryJobBackend(settings)
-        previous_backend = jobs.set_backend(celery_backend)
-    else:
-        runner = InProcessJobRunner(
-            JobContext(settings=settings, db=database, cache=cache),
-            scheduler=settings.scheduler_enabled,
-        )
-        await runner.start()
-        previous_backend = jobs.set_backend(runner)
-    app.state.job_runner = runner
     app.state.llm_chain = build_chain(settings)
     hub: SessionHub = RedisHub(app.state.redis) if app.state.redis is not None else LocalHub()
-    await hub.start()
-    app.state.session_hub = hub
+    ctx = JobContext(settings=settings, db=database, cache=cache)
     try:
-        yield
+        async with jobs.job_backend(ctx, scheduler=settings.scheduler_enabled) as runner:
+            app.state.job_runner = runner
+            await hub.start()
+            app.state.session_hub = hub
+            try:
+                yield
+            finally:
+                await hub.stop()
     finally:
-        await hub.stop()
         await app.state.llm_chain.aclose()
-        if runner is not None:
-            await runner.stop()
-        if celery_backend is not None:
-            await celery_backend.close()
-        # Several apps can live in one process (tests): give the backend back.
-        jobs.set_backend(previous_backend)
         if app.state.redis is not None:
             await app.state.redis.aclose()
         await cache.close()

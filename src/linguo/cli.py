@@ -465,24 +465,13 @@ async def _run_job_once(settings: Settings, name: str, kwargs: dict[str, Any]) -
     database = Database.from_settings(settings)
     cache = create_cache(settings)
     ctx = jobs.JobContext(settings=settings, db=database, cache=cache)
-    backend: jobs.CeleryJobBackend | jobs.InProcessJobRunner
-    if settings.redis_url:
-        backend = jobs.CeleryJobBackend(settings)
-    else:
-        backend = jobs.InProcessJobRunner(ctx, concurrency=1, scheduler=False)
-        await backend.start()
-    previous = jobs.set_backend(backend)
     try:
-        result = await jobs.run_job(ctx, name, kwargs)
-        if isinstance(backend, jobs.InProcessJobRunner):
-            await backend.drain()
-        return result
+        async with jobs.job_backend(ctx, scheduler=False, concurrency=1) as runner:
+            result = await jobs.run_job(ctx, name, kwargs)
+            if runner is not None:
+                await runner.drain()
+            return result
     finally:
-        if isinstance(backend, jobs.InProcessJobRunner):
-            await backend.stop()
-        else:
-            await backend.close()
-        jobs.set_backend(previous)
         await cache.close()
         await database.dispose()
 

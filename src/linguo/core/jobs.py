@@ -270,6 +270,33 @@ class InProcessJobRunner:
             await asyncio.sleep(wait)
 
 
+@asynccontextmanager
+async def job_backend(
+    ctx: JobContext, *, scheduler: bool, concurrency: int = 2
+) -> AsyncIterator[InProcessJobRunner | None]:
+    """Install this process's job backend for the block, and give the previous one back after.
+
+    With Redis, jobs go to Celery workers (yields None); without, an in-process runner runs
+    them (yielded, so callers can drain it), scheduling periodic jobs when `scheduler` is set.
+    """
+    backend: CeleryJobBackend | InProcessJobRunner
+    if ctx.settings.redis_url:
+        backend = CeleryJobBackend(ctx.settings)
+    else:
+        backend = InProcessJobRunner(ctx, concurrency=concurrency, scheduler=scheduler)
+        await backend.start()
+    previous = set_backend(backend)
+    try:
+        yield backend if isinstance(backend, InProcessJobRunner) else None
+    finally:
+        if isinstance(backend, InProcessJobRunner):
+            await backend.stop()
+        else:
+            await backend.close()
+        # Several apps can live in one process (tests): give the backend back.
+        set_backend(previous)
+
+
 class CeleryJobBackend:
     """Sends jobs to Celery workers through the Redis broker."""
 
