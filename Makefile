@@ -48,16 +48,19 @@ beat: install
 # Load test (bench/run.py, bench/README.md): PostgreSQL, Redis and the API served as in
 # production, a closed-loop ceiling check, then USERS simulated learners, measured for DURATION
 # seconds once all have signed in; STEP=100 steps the learners up 100 at a time instead.
+# PROFILE=1 also samples the API workers with py-spy (a slower run: profile separately).
 # BENCH_ARGS: more options (python -m bench.run --help).
 USERS ?= 300
 DURATION ?= 60
 SPAWN_RATE ?= 10
 STEP ?=
+PROFILE ?=
 BENCH_ARGS ?=
 
 bench: install-bench system-deps-test system-deps-bench ## load test; results in bench/results/
 	$(BIN)/python -m bench.run --users $(USERS) --duration $(DURATION) \
-		--spawn-rate $(SPAWN_RATE) $(if $(STEP),--step $(STEP)) $(BENCH_ARGS)
+		--spawn-rate $(SPAWN_RATE) $(if $(STEP),--step $(STEP)) $(if $(PROFILE),--profile) \
+		$(BENCH_ARGS)
 
 bench-micro: install system-deps-test ## microbenchmarks (answers, analysis, queue, league, analytics)
 	$(BIN)/python -m bench.micro

@@ -56,6 +56,14 @@ from types import FrameType
 from typing import Any
 
 import psutil
+from bench.diagnostics import (
+    StatementStats,
+    print_profile,
+    print_statements,
+    profiling,
+    py_spy_path,
+    summarise_profile,
+)
 from tests.services import PostgresServer, RedisServer, _postgres_bin, _wait_for_port, free_port
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -95,7 +103,8 @@ class BenchPostgres(PostgresServer):
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories={self.root} -c max_connections={self.max_connections} "
-            "-c shared_buffers=256MB -c effective_cache_size=1GB -c work_mem=8MB"
+            "-c shared_buffers=256MB -c effective_cache_size=1GB -c work_mem=8MB "
+            "-c shared_preload_libraries=pg_stat_statements"
         )
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -564,9 +573,17 @@ def route_target_ms(route: str) -> float:
 
 
 def run_load(
-    base_url: str, server: Service, users: int, args: argparse.Namespace, work_dir: Path
+    base_url: str,
+    server: Service,
+    statements: StatementStats,
+    users: int,
+    args: argparse.Namespace,
+    work_dir: Path,
 ) -> dict[str, Any]:
-    """One headless locust run of `users` learners; figures of the measured part."""
+    """One headless locust run of `users` learners; figures of the measured part.
+
+    The database statements and the optional profile cover the whole run, ramp-up included.
+    """
     ramp_seconds = math.ceil(users / args.spawn_rate)
     # The measured part starts when every learner has signed in (bench/locustfile.py) and
     # ends the locust run itself; the run time is only a safety limit.
@@ -603,8 +620,14 @@ def run_load(
         f"then {args.duration}s measured"
     )
     log = work_dir / f"locust-{users}u.log"
+    profile_file = work_dir / f"profile-{users}u.txt"
+    statements.reset()
     started = time.monotonic()
-    with MemorySampler(server.pid) as memory, log.open("wb") as output:
+    with contextlib.ExitStack() as during:
+        memory = during.enter_context(MemorySampler(server.pid))
+        output = during.enter_context(log.open("wb"))
+        if args.profile:
+            during.enter_context(profiling(server.pid, profile_file, args.profile_rate))
         locust = subprocess.Popen(
             command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -619,6 +642,8 @@ def run_load(
                 os.killpg(locust.pid, signal.SIGKILL)
             raise
     elapsed = time.monotonic() - started
+    database = statements.top()
+    profile = summarise_profile(profile_file) if profile_file.exists() else None
     measured: dict[str, Any] = json.loads(report_file.read_text()) if report_file.exists() else {}
     # The scenario's own figures cover exactly the measured window; locust's CSV (written
     # every few seconds) is the fallback.
@@ -667,6 +692,8 @@ def run_load(
         "business_refusals": measured.get("refusals", {}),
         "memory": memory.report(),
         "server_alive": server.running(),
+        "database": database,
+        "profile": profile,
     }
 
 
@@ -750,6 +777,9 @@ def print_run(run: dict[str, Any]) -> None:
         print(f"SCENARIO ERROR x{error['count']}: {error['message']}")
     if not run["server_alive"]:
         print("THE SERVER EXITED DURING THE RUN (see its log)")
+    print_statements(run["database"])
+    if run["profile"]:
+        print_profile(run["profile"])
 
 
 def step_passes(run: dict[str, Any], p95_ms: float) -> bool:
@@ -808,8 +838,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="PostgreSQL without fsync/synchronous commit (as the tests run it)",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the API workers with py-spy (slows them: not for the figures)",
+    )
+    parser.add_argument("--profile-rate", type=int, default=100, help="samples per second (100)")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="results folder")
     args = parser.parse_args(argv)
+    if args.profile and py_spy_path() is None:
+        parser.error("--profile needs py-spy: pip install -e '.[bench]'")
     if args.users < 1 or args.duration < 1 or args.spawn_rate <= 0:
         parser.error("--users, --duration and --spawn-rate must be positive")
     return args
@@ -842,7 +880,7 @@ def server_environment(
 @contextlib.contextmanager
 def running_stack(
     args: argparse.Namespace, work_dir: Path
-) -> Iterator[tuple[str, Service, dict[str, str]]]:
+) -> Iterator[tuple[str, Service, StatementStats]]:
     """PostgreSQL, Redis, demo data, `linguo serve` and `linguo worker`; stopped on exit."""
     with contextlib.ExitStack() as stack:
         data = Path(tempfile.mkdtemp(prefix="linguo-bench-"))
@@ -862,6 +900,8 @@ def running_stack(
         env = server_environment(args, postgres.url, redis.url, data, port)
         _log("migrating and loading the demo data (linguo seed)")
         _run_checked([str(BIN_DIR / "linguo"), "seed"], env, work_dir / "seed.log", data)
+        statements = StatementStats(postgres.url)
+        statements.enable()
         _log(f"starting linguo serve with {args.workers} workers on port {port}")
         server = Service(
             "linguo serve",
@@ -883,7 +923,7 @@ def running_stack(
         base_url = f"http://127.0.0.1:{port}"
         wait_until_ready(base_url, server)
         _log(f"API ready on {base_url}")
-        yield base_url, server, env
+        yield base_url, server, statements
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -920,7 +960,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     result_file = args.results / f"{stamp}.json"
     try:
-        with running_stack(args, work_dir) as (base_url, server, _env):
+        with running_stack(args, work_dir) as (base_url, server, statements):
             token, word_id = _prepare_ceiling_user(base_url)
             _log("warming the workers up (language analysers, caches)")
             warm_up(base_url, token, args.workers)
@@ -931,7 +971,7 @@ def main(argv: list[str] | None = None) -> int:
                 largest = 0
                 users = args.step
                 while users <= args.step_max:
-                    run = run_load(base_url, server, users, args, work_dir)
+                    run = run_load(base_url, server, statements, users, args, work_dir)
                     report["runs"].append(run)
                     print_run(run)
                     if not step_passes(run, args.step_p95) or not server.running():
@@ -953,7 +993,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"requests) and no failures: {found}"
                 )
             else:
-                run = run_load(base_url, server, args.users, args, work_dir)
+                run = run_load(base_url, server, statements, args.users, args, work_dir)
                 report["runs"].append(run)
                 print_run(run)
     except KeyboardInterrupt:

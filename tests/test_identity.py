@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import argon2
 import httpx
 import jwt
 import pytest
@@ -137,6 +138,35 @@ async def test_login_with_any_email_case_issues_working_tokens(
     assert me.json()["last_login_at"] is not None
     stored = await scalar(database, "SELECT token_hash FROM refresh_tokens")
     assert stored != tokens["refresh_token"] and len(stored) == 64
+
+
+async def test_passwords_are_hashed_with_argon2id_at_owasp_cost(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await register(client, "hash@example.com")
+    stored = await scalar(database, "SELECT password_hash FROM users")
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert PASSWORD not in stored
+
+
+async def test_a_hash_with_older_parameters_still_logs_in_and_is_redone(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """Accounts hashed with argon2-cffi's defaults (as before) keep working."""
+    await register(client, "old-hash@example.com")
+    older = argon2.PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(PASSWORD)
+    await execute(database, "UPDATE users SET password_hash = :hash", hash=older)
+
+    wrong = await client.post(
+        f"{API}/auth/login", json={"email": "old-hash@example.com", "password": "not it at all"}
+    )
+    assert_error(wrong, 401, "invalid_credentials")
+    assert await scalar(database, "SELECT password_hash FROM users") == older
+
+    await login(client, "old-hash@example.com")
+    upgraded = await scalar(database, "SELECT password_hash FROM users")
+    assert upgraded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    await login(client, "old-hash@example.com")  # the new hash verifies too
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from linguo.analytics.cache import invalidate_learner
 from linguo.conversation.service import ConversationTurnCompleted
 from linguo.core.events import events
 from linguo.lessons.service import LessonCompleted
+from linguo.models.srs import ReviewSource
 from linguo.srs.service import CardReviewed
 
 
@@ -24,8 +25,13 @@ async def on_lesson_completed(session: AsyncSession, event: LessonCompleted) -> 
 
 @events.subscribe(CardReviewed)
 async def on_card_reviewed(session: AsyncSession, event: CardReviewed) -> None:
-    """A review changes cards, reviews and (from the queue) XP and accuracy."""
-    await invalidate_learner(session, event.user_id)
+    """A queue review changes cards, reviews, XP and accuracy.
+
+    Words practised in a lesson or a conversation invalidate once, with the lesson's or the
+    turn's event in the same transaction.
+    """
+    if event.source is ReviewSource.QUEUE:
+        await invalidate_learner(session, event.user_id)
 
 
 @events.subscribe(ConversationTurnCompleted)

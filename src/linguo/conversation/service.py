@@ -58,6 +58,7 @@ from linguo.conversation.schemas import (
     WordFeedback,
 )
 from linguo.conversation.words import find_word, tokens
+from linguo.core.db import release_connection
 from linguo.core.errors import Conflict, ErrorCode, NotFound
 from linguo.core.events import events
 from linguo.gamification import repository as gamification_repository
@@ -133,6 +134,13 @@ async def _owned(
     if found is None:
         raise NotFound("No such session.")
     return found
+
+
+def _open(conversation: ConversationSession) -> ConversationSession:
+    """The session, unless it is completed or abandoned (409 session_closed)."""
+    if conversation.status in FINAL_STATUSES:
+        raise SessionClosed(f"This session is {conversation.status.value}; start a new one.")
+    return conversation
 
 
 async def get_session(
@@ -400,18 +408,20 @@ async def take_turn(
     on_delta: DeltaSink | None = None,
 ) -> TurnResult:
     """Answer one learner message (see the module docstring); 409 on a closed session."""
-    conversation = await _owned(session, session_id, user, lock=True)
-    if conversation.status in FINAL_STATUSES:
-        raise SessionClosed(f"This session is {conversation.status.value}; start a new one.")
-    conversation.status = SessionStatus.IN_PROGRESS
-    turn_number = conversation.turn_count + 1
-
+    conversation = _open(await _owned(session, session_id, user))
+    # The analysis needs only the message and the session's languages, which never change.
+    # It runs before the session is locked and without a pooled connection: it is CPU work
+    # (or an LLM call) that would otherwise hold both.
+    await release_connection(session)
     errors = await analyse_message(
         content,
         conversation.language,
         conversation.native_language,
         reviewer=LLMReviewer(chain) if chain.providers else None,
     )
+    conversation = _open(await _owned(session, session_id, user, lock=True))
+    conversation.status = SessionStatus.IN_PROGRESS
+    turn_number = conversation.turn_count + 1
 
     # Target words: those the tutor asked for last, and any the learner says they practised.
     asked = await repository.last_assistant_message(session, conversation.id)

@@ -67,6 +67,17 @@ class Timestamps:
     )
 
 
+async def release_connection(session: AsyncSession) -> None:
+    """End a session's transaction that has only read, so its connection goes back to the pool.
+
+    Call it before CPU-bound work (a password hash, language analysis) in the middle of a
+    request: under load, connections held by busy requests run out long before the CPU
+    does. Objects read so far stay usable (expire_on_commit is off); the next statement
+    takes a connection again. Nothing may have been written yet: this commits.
+    """
+    await session.commit()
+
+
 def async_database_url(url: str) -> str:
     """Normalise a PostgreSQL URL to the asyncpg driver."""
     parsed = make_url(url)

@@ -46,6 +46,7 @@ from linguo.lessons.service import MASTERED_STABILITY_DAYS, LessonCompleted
 from linguo.models.achievements import Achievement, AchievementCategory, AchievementMetric
 from linguo.models.gamification import GemSource, XpSource
 from linguo.models.social import ActivityKind
+from linguo.models.srs import ReviewSource
 from linguo.social import service as social_service
 from linguo.srs.service import CardReviewed
 
@@ -278,7 +279,7 @@ LESSON_METRICS = frozenset(
     {M.LESSONS_PASSED, M.ACCURATE_LESSONS, M.TOTAL_XP, M.LONGEST_STREAK, M.WORDS_MASTERED}
 )
 REVIEW_METRICS = frozenset({M.QUEUE_REVIEWS, M.WORDS_MASTERED, M.TOTAL_XP, M.LONGEST_STREAK})
-CONVERSATION_METRICS = frozenset({M.CONVERSATIONS, M.TOTAL_XP, M.LONGEST_STREAK})
+CONVERSATION_METRICS = frozenset({M.CONVERSATIONS, M.TOTAL_XP, M.LONGEST_STREAK, M.WORDS_MASTERED})
 CHECK_TRIGGER = "check"
 
 
@@ -448,7 +449,13 @@ async def on_lesson_completed(session: AsyncSession, event: LessonCompleted) -> 
 
 @events.subscribe(CardReviewed)
 async def on_card_reviewed(session: AsyncSession, event: CardReviewed) -> None:
-    """Review, vocabulary, XP and streak achievements."""
+    """Review, vocabulary, XP and streak achievements, for a review from the queue.
+
+    Words practised in a lesson or a conversation are checked once by the lesson's or the
+    turn's own event (their metrics include the vocabulary), not once per word.
+    """
+    if event.source is not ReviewSource.QUEUE:
+        return
     await check(
         session,
         event.user_id,

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linguo.config import Settings
-from linguo.core.db import utcnow
+from linguo.core.db import release_connection, utcnow
 from linguo.core.errors import (
     AppError,
     BadRequest,
@@ -26,6 +26,7 @@ from linguo.core.security import (
     hash_password,
     hash_token,
     new_refresh_token,
+    verify_and_upgrade_password,
     verify_password,
 )
 from linguo.identity import repository
@@ -83,9 +84,10 @@ async def register(
     session: AsyncSession, data: RegisterRequest, *, role: Role = Role.STUDENT
 ) -> User:
     """Create an account; 409 email_taken when the email exists in any letter case."""
+    # Hashed before the first query, so that no pooled connection waits for the CPU.
+    password_hash = await asyncio.to_thread(hash_password, data.password)
     if await repository.get_user_by_email(session, data.email) is not None:
         raise EmailTaken()
-    password_hash = await asyncio.to_thread(hash_password, data.password)
     user = User(
         email=data.email,
         password_hash=password_hash,
@@ -109,13 +111,16 @@ async def register(
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
     """The user with these credentials; 401 when wrong, 403 when the account is disabled."""
     user = await repository.get_user_by_email(session, email)
-    password_ok = await asyncio.to_thread(
-        verify_password, password, user.password_hash if user else None
+    await release_connection(session)  # not held while the hash is checked
+    password_ok, upgraded_hash = await asyncio.to_thread(
+        verify_and_upgrade_password, password, user.password_hash if user else None
     )
     if user is None or not password_ok:
         raise InvalidCredentials()
     if not user.is_active:
         raise AccountDisabled()
+    if upgraded_hash is not None:
+        user.password_hash = upgraded_hash  # made with older parameters: redone with today's
     return user
 
 

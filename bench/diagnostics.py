@@ -1,0 +1,210 @@
+"""Where the time goes during a load run: PostgreSQL's statement statistics and a py-spy profile.
+
+`bench/run.py` always collects the statements (pg_stat_statements costs little and is what an
+operator would look at first) and, with `--profile`, samples the API workers with py-spy.
+The profile slows the server down, so figures of a profiled run are not the benchmark's
+figures; profile a separate run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tests.services import _postgres_bin
+
+BIN_DIR = Path(sys.executable).parent
+# Frames of these files are our code (or the libraries whose cost we can change by using them
+# differently); the profile summary groups by them.
+OWN_CODE = ("linguo/",)
+TOP_FUNCTIONS = 30
+STATEMENT_TEXT_CHARS = 160
+
+
+# --- pg_stat_statements -----------------------------------------------------------------------
+
+
+def _psql(url: str, sql: str) -> list[list[str]]:
+    """Rows of one statement, through psql (tab-separated, unaligned)."""
+    result = subprocess.run(
+        [_postgres_bin("psql"), url, "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return [line.split("\t") for line in result.stdout.splitlines() if line]
+
+
+class StatementStats:
+    """pg_stat_statements of the benchmark database (the server preloads the library)."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def enable(self) -> None:
+        """Create the extension in the database the API uses."""
+        _psql(self.url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+
+    def reset(self) -> None:
+        """Forget everything counted so far (called before each load run)."""
+        _psql(self.url, "SELECT pg_stat_statements_reset()")
+
+    def top(self) -> dict[str, Any]:
+        """The 15 statements that took the most database time since the last reset."""
+        total = _psql(
+            self.url,
+            "SELECT coalesce(sum(calls), 0), coalesce(sum(total_exec_time), 0) "
+            "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database())",
+        )[0]
+        rows = _psql(
+            self.url,
+            "SELECT calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3), "
+            "rows, regexp_replace(query, '\\s+', ' ', 'g') FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "ORDER BY total_exec_time DESC LIMIT 15",
+        )
+        return {
+            "calls": int(total[0]),
+            "total_ms": round(float(total[1]), 1),
+            "statements": [
+                {
+                    "calls": int(calls),
+                    "total_ms": float(total_ms),
+                    "mean_ms": float(mean_ms),
+                    "rows": int(rows_count),
+                    "query": query[:STATEMENT_TEXT_CHARS],
+                }
+                for calls, total_ms, mean_ms, rows_count, query in rows
+            ],
+        }
+
+
+def print_statements(figures: dict[str, Any]) -> None:
+    """The statements table."""
+    print(
+        f"\nDatabase: {figures['calls']} statements, {figures['total_ms'] / 1000:.1f} s "
+        "of execution in all; the most expensive:"
+    )
+    print(f"{'total ms':>10}{'calls':>8}{'mean ms':>9}  statement")
+    for row in figures["statements"]:
+        print(f"{row['total_ms']:>10.0f}{row['calls']:>8}{row['mean_ms']:>9.2f}  {row['query']}")
+
+
+# --- py-spy -----------------------------------------------------------------------------------
+
+
+def py_spy_path() -> str | None:
+    """The py-spy executable (installed by `.[bench]`), if any."""
+    candidate = BIN_DIR / "py-spy"
+    return str(candidate) if candidate.exists() else shutil.which("py-spy")
+
+
+@contextlib.contextmanager
+def profiling(pid: int, output: Path, rate: int) -> Iterator[None]:
+    """Sample `pid` and its worker processes with py-spy while the block runs.
+
+    The samples are written as collapsed stacks ("frame;frame;frame count" per line).
+    """
+    executable = py_spy_path()
+    if executable is None:
+        raise RuntimeError("py-spy is not installed: pip install -e '.[bench]'")
+    command = [
+        executable,
+        "record",
+        "--pid",
+        str(pid),
+        "--subprocesses",
+        "--nonblocking",
+        "--rate",
+        str(rate),
+        "--format",
+        "raw",
+        "--output",
+        str(output),
+    ]
+    log = output.with_suffix(".log")
+    with log.open("wb") as sink:
+        recorder = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            yield
+        finally:
+            recorder.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+            try:
+                recorder.wait(60)
+            except subprocess.TimeoutExpired:
+                recorder.kill()
+
+
+def _function(frame: str) -> str:
+    """`name (path/to/file.py:12)` -> `name (file.py)`: lines of one function count together."""
+    name, _, location = frame.partition(" (")
+    path = location.rsplit(":", 1)[0].rstrip(")")
+    for marker in ("site-packages/", "src/", "lib/python3.11/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{name} ({path})"
+
+
+def summarise_profile(path: Path, limit: int = TOP_FUNCTIONS) -> dict[str, Any]:
+    """Share of the workers' samples per function: inclusive (with callees) and own.
+
+    Only samples of active threads are recorded, so the shares are of busy CPU time, not of
+    waiting.
+    """
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    own_code: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        # The first frames are the process and the thread, then the Python frames.
+        frames = [_function(frame) for frame in stack.split(";")[2:] if " (" in frame]
+        if not frames:
+            continue
+        total += count
+        for function in set(frames):
+            inclusive[function] += count
+        own[frames[-1]] += count
+        ours = [function for function in frames if any(mark in function for mark in OWN_CODE)]
+        if ours:
+            own_code[ours[-1]] += count  # the deepest frame of our code pays for its callees
+
+    def shares(counter: Counter[str]) -> list[dict[str, Any]]:
+        return [
+            {"function": function, "share": round(count / total, 4)}
+            for function, count in counter.most_common(limit)
+        ]
+
+    return {
+        "samples": total,
+        "inclusive": shares(inclusive),
+        "own": shares(own),
+        "deepest_own_code": shares(own_code),
+    }
+
+
+def print_profile(summary: dict[str, Any]) -> None:
+    """The three profile tables."""
+    print(f"\nProfile of the API workers ({summary['samples']} busy samples)")
+    titles = {
+        "inclusive": "with callees",
+        "own": "own time",
+        "deepest_own_code": "Linguo code, deepest frame (pays for the libraries it calls)",
+    }
+    for key, title in titles.items():
+        print(f"-- {title}")
+        for row in summary[key][:20]:
+            print(f"{row['share']:>7.1%}  {row['function']}")
