@@ -200,12 +200,70 @@ async def test_a_league_week_of_65_learners_and_a_late_rollover_run_twice(
     )
 
 
-async def test_concurrent_first_xp_never_overfills_a_group(database: Database) -> None:
+async def waiting(database: Database, week: date) -> int:
+    """How many learners of the week wait for a group."""
+    return int(
+        await scalar(
+            database,
+            "SELECT count(*) FROM league_memberships WHERE week_start = :w AND group_id IS NULL",
+            w=week,
+        )
+    )
+
+
+async def test_concurrent_first_xp_never_overfills_a_group(
+    database: Database, settings: Settings
+) -> None:
     learners = await make_learners(database, 45)
     await asyncio.gather(*(earn(database, learner, 10, at(WEEK_1, 1)) for learner in learners))
     sizes = await group_sizes(database, WEEK_1)
-    assert sorted(size for _, _, size, _ in sizes) == [15, 30]
-    assert [is_open for *_, is_open in sizes].count(True) == 1
+    assert all(size <= 30 for _, _, size, _ in sizes)
+    assert sum(size for _, _, size, _ in sizes) + await waiting(database, WEEK_1) == 45
+    # Learners left waiting by the burst are placed by the job; the groups fill in order.
+    assert await rollover(database, settings, at(WEEK_1, 10)) == 0
+    assert await waiting(database, WEEK_1) == 0
+    sizes = await group_sizes(database, WEEK_1)
+    assert [size for _, _, size, _ in sizes] == [30, 15]
+    assert [is_open for *_, is_open in sizes] == [False, True]
+
+
+async def test_a_joiner_never_waits_for_a_group_another_joiner_holds(
+    database: Database,
+) -> None:
+    first, holder, newcomer, early, later = await make_learners(database, 5)
+    await earn(database, first, 10, at(WEEK_1, 1))
+    async with database.session() as holding:
+        # The holder's first XP places them: their transaction holds the open group.
+        await service.award_xp(
+            holding, holder, source=XpSource.BONUS, reference="h", amount=5, at=at(WEEK_1, 2)
+        )
+        # Meanwhile another learner's first XP commits at once instead of queueing behind it.
+        await asyncio.wait_for(earn(database, newcomer, 7, at(WEEK_1, 3)), timeout=10)
+        assert await waiting(database, WEEK_1) == 1
+    assert await group_sizes(database, WEEK_1) == [(0, 1, 2, True)]
+
+    # Their own leaderboard read places them, with the XP they earned while waiting.
+    async with database.session() as session:
+        board = await leagues.leaderboard(session, newcomer, at(WEEK_1, 4))
+    assert board.joined and board.my_rank == 2 and board.my_xp == 7
+    assert [entry.xp for entry in board.entries] == [10, 7, 5]
+    assert await waiting(database, WEEK_1) == 0
+
+    # A waiting learner is also placed by the next joiner, before them (first come first).
+    async with database.session() as holding:
+        await service.award_xp(
+            holding, holder, source=XpSource.BONUS, reference="h2", amount=1, at=at(WEEK_1, 5)
+        )
+        await leagues.place_waiting(holding, WEEK_1, 0, at(WEEK_1, 5))  # holds the group
+        await earn(database, early, 3, at(WEEK_1, 6))
+    await earn(database, later, 2, at(WEEK_1, 7))
+    joined = await scalar(
+        database,
+        "SELECT string_agg(user_id::text, ',' ORDER BY joined_at) FROM league_memberships "
+        "WHERE group_id IS NOT NULL",
+    )
+    assert joined.split(",")[-2:] == [str(early), str(later)]
+    assert await group_sizes(database, WEEK_1) == [(0, 1, 5, True)]
 
 
 async def test_leaderboard_and_history_over_http(

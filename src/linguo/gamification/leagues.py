@@ -3,10 +3,14 @@
 - Weeks run Monday 00:00 UTC to the next Monday 00:00 UTC, the same for every learner.
 - Ten tiers, TIERS[0] (Bronze) to TIERS[9] (Diamond). A learner plays the tier their last
   settled week took them to (Bronze at first); skipping weeks keeps the tier.
-- A learner joins a group of their tier with their first XP of the week. Each (week, tier)
-  has one open group; it takes learners until GROUP_SIZE, then closes and the next joiner
-  opens a new one. Joining happens under the learner's profile lock and the group's row
-  lock, so groups never exceed GROUP_SIZE.
+- A learner joins the league of their tier with their first XP of the week and is placed in
+  a group. Each (week, tier) has one open group; it takes learners until GROUP_SIZE, then
+  closes and the next placement opens a new one. Placing happens under the group's row lock,
+  so groups never exceed GROUP_SIZE. That lock lasts until the placing transaction commits,
+  so a joiner never waits for it: when another transaction holds it (a burst of joiners,
+  say at the start of a week), the learner waits unplaced and is placed, in order of
+  joining, by the next placement: the next joiner who gets the lock, their own leaderboard
+  read, or the hourly rollover job.
 - All XP counts toward the week (lessons, reviews, conversation, goals, achievements, as
   awarded, boosts included). Standings: most XP first; ties go to who reached their XP first.
 - Settlement, when the week is over: the top PROMOTED_PER_TIER[tier] ranks go up a tier,
@@ -28,7 +32,7 @@ from typing import TYPE_CHECKING, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linguo.gamification import leagues_repository as repository
-from linguo.models.leagues import LeagueMembership, LeagueOutcome
+from linguo.models.leagues import LeagueGroup, LeagueMembership, LeagueOutcome
 from linguo.models.social import ActivityKind
 from linguo.social import service as social_service
 
@@ -130,26 +134,51 @@ async def current_tier(session: AsyncSession, user_id: uuid.UUID, week: date, at
     if last is None:
         return 0
     if last.outcome is None:
-        await settle_group(session, last.group_id, at)
-        await session.refresh(last)
+        if last.group_id is None:
+            await place_waiting(session, last.week_start, last.tier, at)
+            await session.refresh(last)
+        if last.group_id is not None:  # else another transaction holds the row: not settled yet
+            await settle_group(session, last.group_id, at)
+            await session.refresh(last)
     return _next_tier(last.tier, last.outcome)
+
+
+async def place_waiting(
+    session: AsyncSession,
+    week: date,
+    tier: int,
+    at: datetime,
+    group: LeagueGroup | None = None,
+) -> int:
+    """Place the (week, tier)'s waiting learners in groups, first joined first; how many.
+
+    `group` is the open group when the caller holds its lock already.
+    """
+    if group is None:
+        group = await repository.lock_open_group(session, week, tier)
+    placed = 0
+    for member in await repository.lock_waiting_members(session, week, tier):
+        while group is None or not group.is_open:
+            await session.flush()  # the full group is closed before the next one opens
+            await repository.open_new_group(session, week, tier, at)
+            group = await repository.lock_open_group(session, week, tier)
+        member.group_id = group.id
+        group.member_count += 1
+        if group.member_count >= GROUP_SIZE:
+            group.is_open = False
+        placed += 1
+    await session.flush()
+    return placed
 
 
 async def _join(
     session: AsyncSession, user_id: uuid.UUID, week: date, at: datetime
 ) -> LeagueMembership:
     tier = await current_tier(session, user_id, week, at)
-    group = await repository.lock_open_group(session, week, tier)
-    while group is None:
-        await repository.open_new_group(session, week, tier, at)
-        group = await repository.lock_open_group(session, week, tier)
-    group.member_count += 1
-    if group.member_count >= GROUP_SIZE:
-        group.is_open = False
     member = LeagueMembership(
         user_id=user_id,
         week_start=week,
-        group_id=group.id,
+        group_id=None,
         tier=tier,
         xp=0,
         xp_reached_at=at,
@@ -157,6 +186,10 @@ async def _join(
     )
     session.add(member)
     await session.flush()
+    group = await repository.lock_open_group(session, week, tier, skip_locked=True)
+    if group is None and await repository.has_open_group(session, week, tier):
+        return member  # another joiner holds the group: the next placement takes this one
+    await place_waiting(session, week, tier, at, group)
     return member
 
 
@@ -182,11 +215,16 @@ async def add_weekly_xp(
 
 
 async def rollover(db: Database, now: datetime) -> int:
-    """Settle every group of the weeks that ended before `now`; returns how many it settled.
+    """Place waiting learners, then settle the groups of weeks ended by `now`; how many settled.
 
     Each group is settled in its own transaction, so a large rollover holds no long locks
     and a failure leaves the groups done so far settled. Running it twice settles nothing more.
     """
+    async with db.session() as session:
+        waiting = await repository.weeks_with_waiting_members(session, week_start(now))
+    for week, tier in waiting:
+        async with db.session() as session:
+            await place_waiting(session, week, tier, now)
     async with db.session() as session:
         pending = await repository.unsettled_groups_before(session, week_start(now))
     settled = 0
@@ -240,8 +278,11 @@ async def leaderboard(session: AsyncSession, user_id: uuid.UUID, now: datetime) 
     week = week_start(now)
     member = await repository.membership(session, user_id, week)
     tier = member.tier if member is not None else await current_tier(session, user_id, week, now)
+    if member is not None and member.group_id is None:
+        await place_waiting(session, week, tier, now)
+        await session.refresh(member)
     entries: list[LeaderboardEntry] = []
-    if member is not None:
+    if member is not None and member.group_id is not None:
         entries = [
             LeaderboardEntry(
                 rank=row.rank,

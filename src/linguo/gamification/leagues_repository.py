@@ -34,23 +34,70 @@ async def last_membership_before(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def lock_open_group(session: AsyncSession, week_start: date, tier: int) -> LeagueGroup | None:
+def _open_group(week_start: date, tier: int) -> Select[LeagueGroup]:
+    return select(LeagueGroup).where(
+        LeagueGroup.week_start == week_start,
+        LeagueGroup.tier == tier,
+        LeagueGroup.is_open.is_(True),
+    )
+
+
+async def lock_open_group(
+    session: AsyncSession, week_start: date, tier: int, *, skip_locked: bool = False
+) -> LeagueGroup | None:
     """The open group of (week, tier), locked until the commit; None if there is none.
 
     Under READ COMMITTED a row closed by a concurrent transaction no longer matches after the
-    lock wait and is skipped, so the caller never joins a group that just filled up.
+    lock wait and is skipped, so the caller never joins a group that just filled up. With
+    `skip_locked`, None also when another transaction holds the group.
     """
     stmt = (
-        select(LeagueGroup)
-        .where(
-            LeagueGroup.week_start == week_start,
-            LeagueGroup.tier == tier,
-            LeagueGroup.is_open.is_(True),
-        )
-        .with_for_update()
+        _open_group(week_start, tier)
+        .with_for_update(skip_locked=skip_locked)
         .execution_options(populate_existing=True)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def has_open_group(session: AsyncSession, week_start: date, tier: int) -> bool:
+    """Whether (week, tier) has an open group, locked by someone or not."""
+    stmt = select(_open_group(week_start, tier).exists())
+    return bool(await session.scalar(stmt))
+
+
+async def lock_waiting_members(
+    session: AsyncSession, week_start: date, tier: int
+) -> list[LeagueMembership]:
+    """The (week, tier)'s learners waiting for a group, first joined first, locked.
+
+    Rows another transaction holds (the learner earning XP right now) are skipped: the next
+    placement takes them.
+    """
+    stmt = (
+        select(LeagueMembership)
+        .where(
+            LeagueMembership.week_start == week_start,
+            LeagueMembership.tier == tier,
+            LeagueMembership.group_id.is_(None),
+        )
+        .order_by(LeagueMembership.joined_at, LeagueMembership.user_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def weeks_with_waiting_members(
+    session: AsyncSession, up_to_week: date
+) -> list[tuple[date, int]]:
+    """(week, tier) pairs up to `up_to_week` with learners waiting for a group, oldest first."""
+    stmt = (
+        select(LeagueMembership.week_start, LeagueMembership.tier)
+        .where(LeagueMembership.group_id.is_(None), LeagueMembership.week_start <= up_to_week)
+        .distinct()
+        .order_by(LeagueMembership.week_start, LeagueMembership.tier)
+    )
+    return [(week, int(tier)) for week, tier in (await session.execute(stmt)).all()]
 
 
 async def open_new_group(session: AsyncSession, week_start: date, tier: int, at: datetime) -> None:
@@ -185,9 +232,12 @@ def history(user_id: uuid.UUID) -> Select[LeagueMembership]:
     )
 
 
-async def group_sizes(session: AsyncSession, group_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """How many learners each group has."""
-    if not group_ids:
+async def group_sizes(
+    session: AsyncSession, group_ids: list[uuid.UUID | None]
+) -> dict[uuid.UUID | None, int]:
+    """How many learners each group has (none for a learner still waiting for one)."""
+    placed = [group_id for group_id in group_ids if group_id is not None]
+    if not placed:
         return {}
-    stmt = select(LeagueGroup.id, LeagueGroup.member_count).where(LeagueGroup.id.in_(group_ids))
+    stmt = select(LeagueGroup.id, LeagueGroup.member_count).where(LeagueGroup.id.in_(placed))
     return {group_id: int(count) for group_id, count in (await session.execute(stmt)).all()}

@@ -11,11 +11,12 @@ from linguo.core.jobs import JobContext, job
 from linguo.gamification import leagues
 
 
-# Hourly, so the first run after Monday 00:00 UTC settles the week even if that exact run
-# was missed; a run with nothing to settle costs one indexed query.
-@job("gamification.rollover_leagues", schedule=crontab(minute="0"))
+# Every 10 minutes: it places learners left waiting for a group by a burst of joiners, and
+# the first run after Monday 00:00 UTC settles the week even if that exact run was missed.
+# A run with nothing to do costs two indexed queries.
+@job("gamification.rollover_leagues", schedule=crontab(minute="*/10"))
 async def rollover_leagues(ctx: JobContext, now: str | None = None) -> int:
-    """Settle every league group of the weeks that have ended (promotions and demotions).
+    """Place learners waiting for a league group; settle the groups of weeks that have ended.
 
     `now` (ISO 8601, with offset) replaces the clock for manual runs and tests.
     """

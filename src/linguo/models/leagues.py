@@ -73,13 +73,24 @@ class LeagueMembership(Base):
         CheckConstraint("xp >= 0", name="xp"),
         # The standings of a group: most XP first, then who got there first.
         Index("ix_league_memberships_standings", "group_id", text("xp DESC"), "xp_reached_at"),
+        # Learners waiting for a group, by week and tier, first come first placed.
+        Index(
+            "ix_league_memberships_waiting",
+            "week_start",
+            "tier",
+            "joined_at",
+            postgresql_where=text("group_id IS NULL"),
+        ),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     week_start: Mapped[date] = mapped_column(Date, primary_key=True)
-    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("league_groups.id", ondelete="CASCADE"))
+    # None while the learner waits for a place (see gamification.leagues.place_waiting).
+    group_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("league_groups.id", ondelete="CASCADE")
+    )
     tier: Mapped[int] = mapped_column(SmallInteger)
     xp: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     xp_reached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
