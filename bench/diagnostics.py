@@ -9,15 +9,19 @@ figures; profile a separate run.
 from __future__ import annotations
 
 import contextlib
+import os
+import resource
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 from tests.services import _postgres_bin
 
 BIN_DIR = Path(sys.executable).parent
@@ -97,6 +101,81 @@ def print_statements(figures: dict[str, Any]) -> None:
     print(f"{'total ms':>10}{'calls':>8}{'mean ms':>9}  statement")
     for row in figures["statements"]:
         print(f"{row['total_ms']:>10.0f}{row['calls']:>8}{row['mean_ms']:>9.2f}  {row['query']}")
+
+
+# --- CPU per part of the stack -----------------------------------------------------------------
+
+
+def _tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) so far of a process and each of its descendants."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return {}
+    seconds: dict[int, float] = {}
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            seconds[process.pid] = times.user + times.system
+    return seconds
+
+
+class CpuAccount:
+    """How many CPU seconds each part of the stack (a process tree each) used during a block.
+
+    A process that ends during the block is not counted (the API, database and Redis
+    processes live through a run; PostgreSQL backends of pooled connections too).
+    """
+
+    def __init__(self, parts: dict[str, int]):
+        self.parts = dict(parts)
+        self._start: dict[str, dict[int, float]] = {}
+        self._seconds: dict[str, float] = {}
+        self._started_at = 0.0
+        self.wall_s = 0.0
+
+    def record(self, name: str, cpu_seconds: float) -> None:
+        """Count a part measured otherwise (a child process that has ended, by its rusage)."""
+        self._seconds[name] = self._seconds.get(name, 0.0) + cpu_seconds
+
+    def __enter__(self) -> CpuAccount:
+        self._started_at = time.monotonic()
+        self._start = {name: _tree_cpu_seconds(pid) for name, pid in self.parts.items()}
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.wall_s = time.monotonic() - self._started_at
+        for name, pid in self.parts.items():
+            before = self._start.get(name, {})
+            now = _tree_cpu_seconds(pid)
+            self._seconds[name] = self._seconds.get(name, 0.0) + sum(
+                max(seconds - before.get(process, 0.0), 0.0) for process, seconds in now.items()
+            )
+
+    def report(self) -> dict[str, Any]:
+        """CPU seconds per part and the share of the machine's cores over the block."""
+        capacity = max(self.wall_s * (os.cpu_count() or 1), 1e-9)
+        return {
+            "wall_s": round(self.wall_s, 1),
+            "parts": {
+                name: {"cpu_s": round(seconds, 1), "share_of_cores": round(seconds / capacity, 3)}
+                for name, seconds in sorted(self._seconds.items(), key=lambda item: -item[1])
+            },
+        }
+
+
+def ended_children_cpu_seconds() -> float:
+    """CPU seconds of this process's children that have ended and been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def print_cpu(figures: dict[str, Any]) -> None:
+    """The CPU table."""
+    print(f"\nCPU over the run ({figures['wall_s']:.0f} s, ramp-up included)")
+    for name, row in figures["parts"].items():
+        print(f"{name:<26}{row['cpu_s']:>8.1f} s  {row['share_of_cores']:>6.1%} of the cores")
 
 
 # --- py-spy -----------------------------------------------------------------------------------

@@ -57,7 +57,10 @@ from typing import Any
 
 import psutil
 from bench.diagnostics import (
+    CpuAccount,
     StatementStats,
+    ended_children_cpu_seconds,
+    print_cpu,
     print_profile,
     print_statements,
     profiling,
@@ -572,18 +575,13 @@ def route_target_ms(route: str) -> float:
     return CONVERSATION_P95_TARGET_MS if route in CONVERSATION_ROUTES else P95_TARGET_MS
 
 
-def run_load(
-    base_url: str,
-    server: Service,
-    statements: StatementStats,
-    users: int,
-    args: argparse.Namespace,
-    work_dir: Path,
-) -> dict[str, Any]:
+def run_load(stack: Stack, users: int, args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
     """One headless locust run of `users` learners; figures of the measured part.
 
-    The database statements and the optional profile cover the whole run, ramp-up included.
+    The database statements, CPU times and the optional profile cover the whole run, ramp-up
+    included.
     """
+    base_url, server, statements = stack.base_url, stack.server, stack.statements
     ramp_seconds = math.ceil(users / args.spawn_rate)
     # The measured part starts when every learner has signed in (bench/locustfile.py) and
     # ends the locust run itself; the run time is only a safety limit.
@@ -626,13 +624,16 @@ def run_load(
     with contextlib.ExitStack() as during:
         memory = during.enter_context(MemorySampler(server.pid))
         output = during.enter_context(log.open("wb"))
+        cpu = during.enter_context(CpuAccount(stack.processes))
         if args.profile:
             during.enter_context(profiling(server.pid, profile_file, args.profile_rate))
+        children_cpu = ended_children_cpu_seconds()
         locust = subprocess.Popen(
             command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
             locust.wait(timeout=run_time + 120)
+            cpu.record("load generator (locust)", ended_children_cpu_seconds() - children_cpu)
         except BaseException:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(locust.pid, signal.SIGINT)
@@ -693,6 +694,7 @@ def run_load(
         "memory": memory.report(),
         "server_alive": server.running(),
         "database": database,
+        "cpu": cpu.report(),
         "profile": profile,
     }
 
@@ -777,6 +779,7 @@ def print_run(run: dict[str, Any]) -> None:
         print(f"SCENARIO ERROR x{error['count']}: {error['message']}")
     if not run["server_alive"]:
         print("THE SERVER EXITED DURING THE RUN (see its log)")
+    print_cpu(run["cpu"])
     print_statements(run["database"])
     if run["profile"]:
         print_profile(run["profile"])
@@ -877,10 +880,23 @@ def server_environment(
     return env
 
 
+@dataclass
+class Stack:
+    """What running_stack started."""
+
+    base_url: str
+    server: Service
+    statements: StatementStats
+    # Process trees whose CPU time is reported: name -> root pid.
+    processes: dict[str, int]
+
+
+def _postmaster_pid(postgres: BenchPostgres) -> int:
+    return int((postgres.root / "data" / "postmaster.pid").read_text().split()[0])
+
+
 @contextlib.contextmanager
-def running_stack(
-    args: argparse.Namespace, work_dir: Path
-) -> Iterator[tuple[str, Service, StatementStats]]:
+def running_stack(args: argparse.Namespace, work_dir: Path) -> Iterator[Stack]:
     """PostgreSQL, Redis, demo data, `linguo serve` and `linguo worker`; stopped on exit."""
     with contextlib.ExitStack() as stack:
         data = Path(tempfile.mkdtemp(prefix="linguo-bench-"))
@@ -923,7 +939,12 @@ def running_stack(
         base_url = f"http://127.0.0.1:{port}"
         wait_until_ready(base_url, server)
         _log(f"API ready on {base_url}")
-        yield base_url, server, statements
+        processes = {"API (linguo serve)": server.pid, "PostgreSQL": _postmaster_pid(postgres)}
+        if redis.process is not None:
+            processes["Redis"] = redis.process.pid
+        if not args.no_celery_worker:
+            processes["Celery worker"] = worker.pid
+        yield Stack(base_url, server, statements, processes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -960,7 +981,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     result_file = args.results / f"{stamp}.json"
     try:
-        with running_stack(args, work_dir) as (base_url, server, statements):
+        with running_stack(args, work_dir) as stack:
+            base_url, server = stack.base_url, stack.server
             token, word_id = _prepare_ceiling_user(base_url)
             _log("warming the workers up (language analysers, caches)")
             warm_up(base_url, token, args.workers)
@@ -971,7 +993,7 @@ def main(argv: list[str] | None = None) -> int:
                 largest = 0
                 users = args.step
                 while users <= args.step_max:
-                    run = run_load(base_url, server, statements, users, args, work_dir)
+                    run = run_load(stack, users, args, work_dir)
                     report["runs"].append(run)
                     print_run(run)
                     if not step_passes(run, args.step_p95) or not server.running():
@@ -993,7 +1015,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"requests) and no failures: {found}"
                 )
             else:
-                run = run_load(base_url, server, statements, args.users, args, work_dir)
+                run = run_load(stack, args.users, args, work_dir)
                 report["runs"].append(run)
                 print_run(run)
     except KeyboardInterrupt:

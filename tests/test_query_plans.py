@@ -344,3 +344,26 @@ def test_the_plan_walker_finds_nested_sequential_scans() -> None:
     }
     sizes = {"srs_cards": 1e6, "league_memberships": 31_200.0, "shop_items": 3.0}
     assert _seq_scans(plan, sizes) == ["league_memberships"]
+
+
+@pytest.mark.usefixtures("clock")
+async def test_a_queue_review_runs_a_fixed_small_number_of_statements(
+    app: FastAPI, client: httpx.AsyncClient, database: Database, user_factory: UserFactory
+) -> None:
+    """Scheduling, the log, XP, the league, the streak day, achievements and the cache bump."""
+    await seed_words(database, 50)
+    user, headers, _ = await user_factory()
+    await seed_cards(database, uuid.UUID(user["id"]), cards=40, due_now=20, logs_per_card=3)
+    queue = (await client.get(f"{API}/progress/queue?limit=20", headers=headers)).json()
+    counts = []
+    for item in queue[:4]:  # the first review of the week also joins a league: 3 steady ones
+        with captured_statements(app) as statements:
+            response = await client.post(
+                f"{API}/progress/review",
+                headers=headers,
+                json={"word_id": item["word_id"], "rating": 3},
+            )
+        assert response.status_code == 200, response.text
+        counts.append(len(statements))
+    assert counts[1] == counts[2] == counts[3], counts
+    assert counts[1] <= 15, counts  # 20 before the profile and card locks were read first

@@ -26,19 +26,43 @@ from linguo.models.gamification import (
 from linguo.models.identity import User
 from linguo.models.lessons import LessonAttempt
 
+_LOCKED_PROFILES = "linguo.gamification.locked_profiles"
+
+
+def _innermost_transaction(session: AsyncSession) -> object | None:
+    # A savepoint rolled back releases the row locks taken inside it: remember a lock per
+    # (sub)transaction, so that one taken in a savepoint never counts outside it.
+    sync = session.sync_session
+    return sync.get_nested_transaction() or sync.get_transaction()
+
 
 async def lock_profile(session: AsyncSession, user_id: uuid.UUID) -> GamificationProfile:
-    """The learner's profile row, created if missing and locked FOR UPDATE until the commit."""
-    await session.execute(
-        insert(GamificationProfile).values(user_id=user_id).on_conflict_do_nothing()
+    """The learner's profile row, created if missing and locked FOR UPDATE until the commit.
+
+    Locking it again in the same transaction (XP, then achievements, of one event) costs no
+    statement: the row is locked already and the session holds its current state.
+    """
+    transaction = _innermost_transaction(session)
+    locked: dict[uuid.UUID, tuple[object, GamificationProfile]] = session.info.setdefault(
+        _LOCKED_PROFILES, {}
     )
+    known = locked.get(user_id)
+    if known is not None and transaction is not None and known[0] is transaction:
+        return known[1]
     stmt = (
         select(GamificationProfile)
         .where(GamificationProfile.user_id == user_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return (await session.execute(stmt)).scalar_one()
+    profile = (await session.execute(stmt)).scalar_one_or_none()
+    if profile is None:
+        await session.execute(
+            insert(GamificationProfile).values(user_id=user_id).on_conflict_do_nothing()
+        )
+        profile = (await session.execute(stmt)).scalar_one()
+    locked[user_id] = (_innermost_transaction(session), profile)
+    return profile
 
 
 async def get_profile(session: AsyncSession, user_id: uuid.UUID) -> GamificationProfile | None:

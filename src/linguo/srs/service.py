@@ -201,14 +201,18 @@ async def review_word(
     now: datetime,
 ) -> ReviewOutcome:
     """Review a vocabulary word (creating the learner's card on first sight); 404 if unknown."""
-    if not await vocabulary_repository.get_words(session, [word_id]):
-        raise NotFound("No such word.")
-    origin = {
-        ReviewSource.QUEUE: CardOrigin.REVIEW,
-        ReviewSource.LESSON: CardOrigin.LESSON,
-        ReviewSource.CONVERSATION: CardOrigin.CONVERSATION,
-    }[source]
-    card = await repository.lock_word_card(session, user.id, word_id, origin=origin, now=now)
+    card = await repository.lock_word_card(session, user.id, word_id)
+    if card is None:  # a card's word exists (foreign key): only a new card needs the check
+        if not await vocabulary_repository.get_words(session, [word_id]):
+            raise NotFound("No such word.")
+        origin = {
+            ReviewSource.QUEUE: CardOrigin.REVIEW,
+            ReviewSource.LESSON: CardOrigin.LESSON,
+            ReviewSource.CONVERSATION: CardOrigin.CONVERSATION,
+        }[source]
+        card = await repository.create_and_lock_word_card(
+            session, user.id, word_id, origin=origin, now=now
+        )
     return await review_card(
         session, user, card, rating, settings, source=source, duration_ms=duration_ms, now=now
     )
