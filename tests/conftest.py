@@ -277,3 +277,59 @@ async def demo_vocabulary(database: Database) -> dict[tuple[str, str], int]:
             )
         )
         return {(lemma, pos.value): word_id for lemma, pos, word_id in rows}
+
+
+@dataclass(frozen=True)
+class PlayedLesson:
+    """The demo course's first lesson, started and answered right, not finished yet."""
+
+    course_id: uuid.UUID
+    lesson_id: str
+    attempt_id: str
+    exercise_count: int
+
+    @property
+    def finish_path(self) -> str:
+        """Where to POST to finish it."""
+        return f"/api/v1/attempts/{self.attempt_id}/finish"
+
+
+async def play_first_demo_lesson(
+    client: httpx.AsyncClient, app: FastAPI, database: Database, headers: dict[str, str]
+) -> PlayedLesson:
+    """Import the demo course, start its first lesson and answer every exercise right."""
+    from linguo.content.importer import import_course
+    from linguo.content.librelingo import DEMO_COURSE_PATH, load_course
+    from linguo.content.media import storage_from_settings
+
+    async with database.session() as session:
+        report = await import_course(
+            session,
+            load_course(DEMO_COURSE_PATH),
+            storage=storage_from_settings(app.state.settings),
+            tts=None,
+        )
+    course = (await client.get(f"/api/v1/courses/{report.course_id}", headers=headers)).json()
+    lesson_id = course["units"][0]["lessons"][0]["id"]
+    started = await client.post(f"/api/v1/lessons/{lesson_id}/start", headers=headers)
+    assert started.status_code == 201, started.text
+    attempt = started.json()
+    async with database.session() as session:
+        rows = await session.execute(
+            text("SELECT id::text, answers FROM exercises WHERE id::text = ANY(:ids)"),
+            {"ids": [exercise["id"] for exercise in attempt["exercises"]]},
+        )
+        answers = {exercise_id: list(accepted) for exercise_id, accepted in rows.all()}
+    for exercise in attempt["exercises"]:
+        answered = await client.post(
+            f"/api/v1/attempts/{attempt['attempt_id']}/answers",
+            headers=headers,
+            json={"exercise_id": exercise["id"], "answer": answers[exercise["id"]][0]},
+        )
+        assert answered.json()["correct"] is True, answered.text
+    return PlayedLesson(
+        course_id=report.course_id,
+        lesson_id=lesson_id,
+        attempt_id=attempt["attempt_id"],
+        exercise_count=len(attempt["exercises"]),
+    )

@@ -15,16 +15,13 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from linguo.content.importer import import_course
-from linguo.content.librelingo import DEMO_COURSE_PATH, load_course
-from linguo.content.media import storage_from_settings
 from linguo.core.db import Database
 from linguo.core.events import events
 from linguo.gamification import service
 from linguo.gamification.achievements import CATALOGUE, seed_achievements
 from linguo.lessons.service import LessonCompleted
 from linguo.models.gamification import XpSource
-from tests.conftest import Clock, UserFactory, scalar
+from tests.conftest import Clock, UserFactory, play_first_demo_lesson, scalar
 
 API = "/api/v1"
 
@@ -124,30 +121,9 @@ async def test_first_lesson_unlocks_once_with_its_rewards(
 ) -> None:
     await seed(database)
     user, headers, _ = await user_factory()
-    async with database.session() as session:
-        report = await import_course(
-            session,
-            load_course(DEMO_COURSE_PATH),
-            storage=storage_from_settings(app.state.settings),
-            tts=None,
-        )
-    course = (await client.get(f"{API}/courses/{report.course_id}", headers=headers)).json()
-    lesson_id = course["units"][0]["lessons"][0]["id"]
-    attempt = (await client.post(f"{API}/lessons/{lesson_id}/start", headers=headers)).json()
-    async with database.session() as session:
-        rows = await session.execute(
-            text("SELECT id::text, answers FROM exercises WHERE id::text = ANY(:ids)"),
-            {"ids": [exercise["id"] for exercise in attempt["exercises"]]},
-        )
-        answers = {exercise_id: list(accepted) for exercise_id, accepted in rows.all()}
-    for exercise in attempt["exercises"]:
-        answered = await client.post(
-            f"{API}/attempts/{attempt['attempt_id']}/answers",
-            headers=headers,
-            json={"exercise_id": exercise["id"], "answer": answers[exercise["id"]][0]},
-        )
-        assert answered.json()["correct"] is True, answered.text
-    finish = f"{API}/attempts/{attempt['attempt_id']}/finish"
+    played = await play_first_demo_lesson(client, app, database, headers)
+    lesson_id = played.lesson_id
+    finish = played.finish_path
     result = (await client.post(finish, headers=headers)).json()
     assert result["passed"] is True and result["new_achievements"] == ["first_lesson"]
     assert await rewards(database, user["id"], "first_lesson") == (1, 10, 1, 5)
@@ -171,8 +147,8 @@ async def test_first_lesson_unlocks_once_with_its_rewards(
     replay = LessonCompleted(
         user_id=uuid.UUID(user["id"]),
         lesson_id=uuid.UUID(lesson_id),
-        course_id=report.course_id,
-        attempt_id=uuid.UUID(attempt["attempt_id"]),
+        course_id=played.course_id,
+        attempt_id=uuid.UUID(played.attempt_id),
         score=1.0,
         passed=True,
         perfect=True,

@@ -22,7 +22,7 @@ from sqlalchemy import event, select, text
 from linguo.core.db import Database
 from linguo.gamification import service
 from linguo.models.gamification import XpSource
-from tests.conftest import UserFactory, execute
+from tests.conftest import UserFactory, execute, play_first_demo_lesson, scalar
 
 API = "/api/v1"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # the `clock` fixture's Monday
@@ -367,3 +367,28 @@ async def test_a_queue_review_runs_a_fixed_small_number_of_statements(
         counts.append(len(statements))
     assert counts[1] == counts[2] == counts[3], counts
     assert counts[1] <= 15, counts  # 20 before the profile and card locks were read first
+
+
+@pytest.mark.usefixtures("clock")
+async def test_finishing_a_lesson_logs_its_words_in_a_few_statements(
+    app: FastAPI, client: httpx.AsyncClient, database: Database, user_factory: UserFactory
+) -> None:
+    """Practised words are locked, created, scheduled and logged together, not one by one."""
+    user, headers, _ = await user_factory()
+    played = await play_first_demo_lesson(client, app, database, headers)
+    with captured_statements(app) as statements:
+        response = await client.post(played.finish_path, headers=headers)
+    assert response.status_code == 200 and response.json()["passed"] is True, response.text
+    words = await scalar(
+        database,
+        "SELECT count(*) FROM srs_review_logs WHERE user_id = :u AND source = 'lesson'",
+        u=uuid.UUID(user["id"]),
+    )
+    assert words >= 5
+    # Lock the cards, check and create the new ones, lock them, read the settings, insert the
+    # logs, update the cards, queue the lesson's words: 7 whatever the number of words (it
+    # was about 6 per word). The rest is XP, gems, a league to join, the streak's first day,
+    # achievements, the feed and the response.
+    srs = [sql for sql, _ in statements if "srs_" in sql or "vocabulary_words" in sql]
+    assert len(srs) <= 8, srs
+    assert len(statements) <= 52, "\n".join(" ".join(sql.split())[:110] for sql, _ in statements)

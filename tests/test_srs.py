@@ -594,21 +594,18 @@ async def test_lesson_practice_updates_the_card_but_not_the_daily_caps(
     async with database.session() as session:
         user = await session.get(User, user_id)
         assert user is not None
-        for word_id, (outcome, _, _) in outcomes.items():
-            await service.record_practice(
-                session,
-                user,
-                word_id,
-                outcome,
-                exact.settings,
-                source=ReviewSource.LESSON,
-                now=clock.now,
-            )
         await service.record_practice(
             session,
             user,
-            food[3],
-            PracticeOutcome.WRONG,
+            {word_id: outcome for word_id, (outcome, _, _) in outcomes.items()},
+            exact.settings,
+            source=ReviewSource.LESSON,
+            now=clock.now,
+        )
+        await service.record_practice(
+            session,
+            user,
+            {food[3]: PracticeOutcome.WRONG},
             exact.settings,
             source=ReviewSource.LESSON,
             now=clock.now,

@@ -434,7 +434,7 @@ async def take_turn(
     )
     text_tokens = tokens(content, conversation.language)
     feedback: list[WordFeedback] = []
-    clean_words = 0
+    practised: dict[int, PracticeOutcome] = {}
     for word_id in sorted(set(wanted) | set(suggested_word_ids)):
         word = words.get(word_id)
         if word is None or word.language != conversation.language:
@@ -447,11 +447,7 @@ async def take_turn(
                 )
             )
             continue
-        outcome = _outcome(span, errors)
-        await srs_service.record_practice(
-            session, user, word_id, outcome, settings, source=ReviewSource.CONVERSATION, now=now
-        )
-        clean_words += outcome is PracticeOutcome.CORRECT
+        outcome = practised[word_id] = _outcome(span, errors)
         feedback.append(
             WordFeedback(
                 word_id=word_id,
@@ -461,6 +457,10 @@ async def take_turn(
                 rating=PRACTICE_RATINGS[outcome],
             )
         )
+    await srs_service.record_practice(
+        session, user, practised, settings, source=ReviewSource.CONVERSATION, now=now
+    )
+    clean_words = sum(outcome is PracticeOutcome.CORRECT for outcome in practised.values())
 
     for error in errors:
         await repository.remember_error(

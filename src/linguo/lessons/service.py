@@ -361,10 +361,9 @@ async def finish_attempt(
             or PRACTICE_RATINGS[outcome] < PRACTICE_RATINGS[outcomes[word_id]]
         ):
             outcomes[word_id] = outcome
-    for word_id in sorted(outcomes):
-        await srs_service.record_practice(
-            session, user, word_id, outcomes[word_id], settings, source=ReviewSource.LESSON, now=now
-        )
+    await srs_service.record_practice(
+        session, user, outcomes, settings, source=ReviewSource.LESSON, now=now
+    )
     if passed:
         await srs_service.add_words_to_queue(
             session,

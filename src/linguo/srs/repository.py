@@ -77,6 +77,47 @@ async def lock_word_card(session: AsyncSession, user_id: uuid.UUID, word_id: int
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def lock_word_cards(
+    session: AsyncSession, user_id: uuid.UUID, word_ids: Sequence[int]
+) -> dict[int, SrsCard]:
+    """The learner's cards for these words (those they have), locked, by word id.
+
+    Locked in word order, so that two transactions locking overlapping sets never deadlock.
+    """
+    if not word_ids:
+        return {}
+    stmt = (
+        select(SrsCard)
+        .where(SrsCard.user_id == user_id, SrsCard.word_id.in_(sorted(set(word_ids))))
+        .order_by(SrsCard.word_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {card.word_id: card for card in (await session.scalars(stmt)) if card.word_id}
+
+
+async def create_word_cards(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    word_ids: Sequence[int],
+    *,
+    origin: CardOrigin,
+    now: datetime,
+) -> None:
+    """New cards for these words in one statement (a card a concurrent review made stays)."""
+    if not word_ids:
+        return
+    rows = [
+        {"id": uuid.uuid4(), "user_id": user_id, "word_id": word_id, "origin": origin, "due": now}
+        for word_id in sorted(set(word_ids))
+    ]
+    await session.execute(
+        insert(SrsCard)
+        .values(rows)
+        .on_conflict_do_nothing(constraint="uq_srs_cards_user_id_word_id")
+    )
+
+
 async def create_and_lock_word_card(
     session: AsyncSession, user_id: uuid.UUID, word_id: int, *, origin: CardOrigin, now: datetime
 ) -> SrsCard:

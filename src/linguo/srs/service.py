@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from enum import StrEnum
@@ -85,6 +86,7 @@ class ReviewOutcome:
 
     card: SrsCard
     scheduled_days: int
+    first_review: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,33 +207,57 @@ async def review_word(
     if card is None:  # a card's word exists (foreign key): only a new card needs the check
         if not await vocabulary_repository.get_words(session, [word_id]):
             raise NotFound("No such word.")
-        origin = {
-            ReviewSource.QUEUE: CardOrigin.REVIEW,
-            ReviewSource.LESSON: CardOrigin.LESSON,
-            ReviewSource.CONVERSATION: CardOrigin.CONVERSATION,
-        }[source]
         card = await repository.create_and_lock_word_card(
-            session, user.id, word_id, origin=origin, now=now
+            session, user.id, word_id, origin=_ORIGINS[source], now=now
         )
     return await review_card(
         session, user, card, rating, settings, source=source, duration_ms=duration_ms, now=now
     )
 
 
+_ORIGINS = {
+    ReviewSource.QUEUE: CardOrigin.REVIEW,
+    ReviewSource.LESSON: CardOrigin.LESSON,
+    ReviewSource.CONVERSATION: CardOrigin.CONVERSATION,
+}
+
+
 async def record_practice(
     session: AsyncSession,
     user: User,
-    word_id: int,
-    outcome: PracticeOutcome,
+    outcomes: Mapping[int, PracticeOutcome],
     settings: Settings,
     *,
     source: ReviewSource,
     now: datetime,
-) -> ReviewOutcome:
-    """Log a word practised in a lesson or conversation as a review of the learner's card."""
-    return await review_word(
-        session, user, word_id, PRACTICE_RATINGS[outcome], settings, source=source, now=now
-    )
+) -> dict[int, ReviewOutcome]:
+    """Log words practised in a lesson or conversation as reviews of the learner's cards.
+
+    One statement locks the cards, one creates the missing ones (words that do not exist
+    are skipped), and the logs and card updates are flushed together: a lesson of twenty
+    words costs a handful of statements, not a hundred.
+    """
+    if not outcomes:
+        return {}
+    cards = await repository.lock_word_cards(session, user.id, list(outcomes))
+    missing = [word_id for word_id in outcomes if word_id not in cards]
+    if missing:
+        existing = await vocabulary_repository.get_words(session, missing)
+        await repository.create_word_cards(
+            session, user.id, list(existing), origin=_ORIGINS[source], now=now
+        )
+        cards.update(await repository.lock_word_cards(session, user.id, list(existing)))
+    config = (await get_learner_settings(session, user.id, settings)).scheduler_config(settings)
+    reviewed: dict[int, ReviewOutcome] = {}
+    ratings = {word_id: PRACTICE_RATINGS[outcome] for word_id, outcome in outcomes.items()}
+    for word_id in sorted(cards):
+        reviewed[word_id] = _schedule(
+            session, user, cards[word_id], ratings[word_id], config, source, None, now
+        )
+    await session.flush()
+    for word_id in sorted(reviewed):
+        await _publish_review(session, user, reviewed[word_id], ratings[word_id], source, now)
+    return reviewed
 
 
 async def review_card(
@@ -247,6 +273,23 @@ async def review_card(
 ) -> ReviewOutcome:
     """Schedule a locked card with py-fsrs and append its review log."""
     config = (await get_learner_settings(session, user.id, settings)).scheduler_config(settings)
+    outcome = _schedule(session, user, card, rating, config, source, duration_ms, now)
+    await session.flush()
+    await _publish_review(session, user, outcome, rating, source, now)
+    return outcome
+
+
+def _schedule(
+    session: AsyncSession,
+    user: User,
+    card: SrsCard,
+    rating: int,
+    config: SchedulerConfig,
+    source: ReviewSource,
+    duration_ms: int | None,
+    now: datetime,
+) -> ReviewOutcome:
+    """Apply one review to a locked card and add its log to the session (not flushed)."""
     before_state, before_stability, before_difficulty = card.state, card.stability, card.difficulty
     before_due = card.due
     scheduled = scheduling.review(config, card, rating, now)
@@ -283,7 +326,22 @@ async def review_card(
             due_after=scheduled.due,
         )
     )
-    await session.flush()
+    return ReviewOutcome(
+        card=card,
+        scheduled_days=max((scheduled.due - now).days, 0),
+        first_review=before_state is CardState.NEW,
+    )
+
+
+async def _publish_review(
+    session: AsyncSession,
+    user: User,
+    outcome: ReviewOutcome,
+    rating: int,
+    source: ReviewSource,
+    now: datetime,
+) -> None:
+    card = outcome.card
     await events.publish(
         session,
         CardReviewed(
@@ -293,11 +351,10 @@ async def review_card(
             flashcard_id=card.flashcard_id,
             rating=rating,
             source=source,
-            first_review=before_state is CardState.NEW,
+            first_review=outcome.first_review,
             reviewed_at=now,
         ),
     )
-    return ReviewOutcome(card=card, scheduled_days=max((scheduled.due - now).days, 0))
 
 
 async def add_words_to_queue(
