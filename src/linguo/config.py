@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".linguo")
 
     database_url: str | None = None
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int = Field(default=20, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_pool_timeout: float = Field(default=10, gt=0, le=300)
     db_echo: bool = False
