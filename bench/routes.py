@@ -272,7 +272,7 @@ def _print_profile(profiler: cProfile.Profile, route: str) -> None:
     stats.print_stats(30)
     print(f"\n{route}: Linguo functions by time with callees")
     stats.sort_stats("cumtime")
-    stats.print_stats(r"linguo/", 40)
+    stats.print_stats(r"linguo/|fastapi|starlette|pydantic|httpx|sqlalchemy/(orm/session|ext)", 60)
 
 
 def print_table(figures: dict[str, Any]) -> None:
