@@ -9,7 +9,8 @@ LINT_PATHS := src tests migrations $(wildcard bench)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint typecheck pytest install install-dev install-bench system-deps \
-	system-deps-test system-deps-bench migrate seed worker beat bench bench-micro format clean
+	system-deps-test system-deps-bench migrate seed worker beat bench bench-micro bench-routes \
+	format clean
 
 run: install ## Serve the API on http://127.0.0.1:8000 with the embedded PostgreSQL and demo data
 	$(BIN)/linguo seed
@@ -64,6 +65,12 @@ bench: install-bench system-deps-test system-deps-bench ## load test; results in
 
 bench-micro: install system-deps-test ## microbenchmarks (answers, analysis, queue, league, analytics)
 	$(BIN)/python -m bench.micro
+
+# CPU per request of each learner route, one request at a time, in-process (bench/routes.py).
+# PROFILE_ROUTE="POST /progress/review" adds a cProfile summary of that route.
+PROFILE_ROUTE ?=
+bench-routes: install-bench system-deps-test ## CPU milliseconds per request, by route
+	$(BIN)/python -m bench.routes $(if $(PROFILE_ROUTE),--profile "$(PROFILE_ROUTE)")
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

@@ -19,6 +19,7 @@ from linguo.models.content import (
     Lesson,
     Unit,
 )
+from linguo.models.lessons import QuestionAttempt
 
 CourseCounts = tuple[int, int, int]
 """(units, lessons, exercises of any status)."""
@@ -127,6 +128,24 @@ async def exercises_of_course(session: AsyncSession, course_id: uuid.UUID) -> li
         .order_by(Exercise.lesson_id, Exercise.position, Exercise.created_at, Exercise.id)
     )
     return list(await session.scalars(stmt))
+
+
+async def first_answer_counts(
+    session: AsyncSession, exercise_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """(first answers, wrong first answers) of each exercise that has any."""
+    if not exercise_ids:
+        return {}
+    stmt = (
+        select(
+            QuestionAttempt.exercise_id,
+            func.count(),
+            func.count().filter(QuestionAttempt.correct.is_(False)),
+        )
+        .where(QuestionAttempt.exercise_id.in_(exercise_ids), QuestionAttempt.attempt_number == 1)
+        .group_by(QuestionAttempt.exercise_id)
+    )
+    return {row[0]: (int(row[1]), int(row[2])) for row in (await session.execute(stmt)).all()}
 
 
 async def exercises_in_order(session: AsyncSession, lesson_id: uuid.UUID) -> list[Exercise]:

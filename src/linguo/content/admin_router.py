@@ -32,7 +32,7 @@ from linguo.core.deps import AdminUser, DbSession
 from linguo.core.errors import error_responses
 from linguo.core.pagination import Page, Pagination
 from linguo.core.schemas import LanguageCode
-from linguo.models.content import Exercise, Lesson, Unit
+from linguo.models.content import Lesson, Unit
 
 router = APIRouter(prefix="/admin", tags=["admin: content"], responses=error_responses(401, 403))
 
@@ -222,7 +222,7 @@ async def create_exercise(
     _admin: AdminUser,
     session: DbSession,
     speech: AppSpeech,
-) -> Exercise:
+) -> ExerciseAdminRead:
     """Add an exercise at `position` (from 0) or at the end of the lesson.
 
     422 when the content breaks a rule: languages other than the course's, choices without
@@ -244,7 +244,7 @@ async def update_exercise(
     _admin: AdminUser,
     session: DbSession,
     speech: AppSpeech,
-) -> Exercise:
+) -> ExerciseAdminRead:
     """Change an exercise (same rules as creating one), its status or its position.
 
     409 `course_empty` if a published course would be left with nothing to play.

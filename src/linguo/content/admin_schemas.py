@@ -357,8 +357,8 @@ class ExerciseAdminRead(BaseModel):
     audio_text: str | None
     audio_media_id: uuid.UUID | None
     difficulty: int
-    attempt_count: int = Field(description="Learners' first answers to it")
-    error_count: int = Field(description="Wrong first answers")
+    attempt_count: int = Field(default=0, description="Learners' first answers to it")
+    error_count: int = Field(default=0, description="Wrong first answers")
     created_at: datetime
     updated_at: datetime
 

@@ -353,8 +353,10 @@ async def course_tree(session: AsyncSession, course_id: uuid.UUID) -> CourseTree
     course = _found(await session.get(Course, course_id), "course")
     (read,) = await course_reads(session, [course])
     exercises: defaultdict[uuid.UUID, list[ExerciseAdminRead]] = defaultdict(list)
-    for exercise in await repository.exercises_of_course(session, course.id):
-        exercises[exercise.lesson_id].append(ExerciseAdminRead.model_validate(exercise))
+    rows = await repository.exercises_of_course(session, course.id)
+    counts = await repository.first_answer_counts(session, [exercise.id for exercise in rows])
+    for exercise in rows:
+        exercises[exercise.lesson_id].append(_exercise_read(exercise, counts))
     lessons: defaultdict[uuid.UUID, list[LessonTree]] = defaultdict(list)
     for lesson in await repository.lessons_of_course(session, course.id):
         lessons[lesson.unit_id].append(
@@ -610,9 +612,18 @@ async def _record_audio(
     await media_repository.refresh_reference_counts(session, {media_id})
 
 
+def _exercise_read(
+    exercise: Exercise, counts: dict[uuid.UUID, tuple[int, int]]
+) -> ExerciseAdminRead:
+    attempts, errors = counts.get(exercise.id, (0, 0))
+    return ExerciseAdminRead.model_validate(exercise).model_copy(
+        update={"attempt_count": attempts, "error_count": errors}
+    )
+
+
 async def create_exercise(
     session: AsyncSession, lesson_id: uuid.UUID, data: ExerciseCreate, speech: Speech
-) -> Exercise:
+) -> ExerciseAdminRead:
     """A new exercise of a lesson, at `position` or last; listening audio is recorded."""
     course, lesson = await _lesson(session, lesson_id)
     fields = data.model_dump(exclude={"position"})
@@ -625,12 +636,12 @@ async def create_exercise(
     await _record_audio(session, course, exercise, speech)
     await versions.content_changed(session, course.id, lesson_ids=(lesson.id,))
     await session.refresh(exercise)
-    return exercise
+    return _exercise_read(exercise, {})  # nobody has answered it yet
 
 
 async def update_exercise(
     session: AsyncSession, exercise_id: uuid.UUID, changes: ExerciseUpdate, speech: Speech
-) -> Exercise:
+) -> ExerciseAdminRead:
     """Change an exercise; new `audio_text` replaces the recording made for the old one."""
     course = _found(await repository.lock_course_of_exercise(session, exercise_id), "exercise")
     exercise = await session.get(Exercise, exercise_id, populate_existing=True)
@@ -659,7 +670,7 @@ async def update_exercise(
         await _keep_playable(session, course)
         await versions.content_changed(session, course.id, lesson_ids=(exercise.lesson_id,))
     await session.refresh(exercise)
-    return exercise
+    return _exercise_read(exercise, await repository.first_answer_counts(session, [exercise.id]))
 
 
 async def delete_exercise(session: AsyncSession, exercise_id: uuid.UUID) -> None:

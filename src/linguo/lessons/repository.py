@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -98,19 +98,6 @@ async def answers_so_far(
         QuestionAttempt.attempt_id == attempt_id, QuestionAttempt.exercise_id == exercise_id
     )
     return int(await session.scalar(stmt) or 0)
-
-
-async def count_first_answer(session: AsyncSession, exercise_id: uuid.UUID, *, wrong: bool) -> None:
-    """Add a learner's first answer to the exercise's attempt and error counters."""
-    await session.execute(
-        update(Exercise)
-        .where(Exercise.id == exercise_id)
-        .values(
-            attempt_count=Exercise.attempt_count + 1,
-            error_count=Exercise.error_count + int(wrong),
-        )
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def first_answers(

@@ -243,8 +243,6 @@ async def answer_exercise(
             answered_at=now,
         )
     )
-    if number == 1:
-        await repository.count_first_answer(session, exercise.id, wrong=not correct)
     if request.used_hint:
         attempt.hints_used += 1
     if not correct and attempt.hearts_left is not None:

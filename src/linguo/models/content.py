@@ -198,7 +198,9 @@ class Exercise(UUIDPrimaryKey, Timestamps, Base):
     `answers` are every accepted answer, the main one first; `choices` are what the learner
     picks from (answers mixed with distractors) for choice exercises, empty for typed ones;
     `distractors` are the wrong choices. `difficulty` is 1 (recognise) .. 3 (produce).
-    `attempt_count` and `error_count` count learners' first answers, for content review.
+    How learners did on it is counted from their first answers (`question_attempts`) when
+    an editor asks, never kept here: a counter row every learner updates would serialise
+    everyone answering the same exercise.
     """
 
     __tablename__ = "exercises"
@@ -208,7 +210,6 @@ class Exercise(UUIDPrimaryKey, Timestamps, Base):
         UniqueConstraint("lesson_id", "source_key"),
         CheckConstraint("difficulty BETWEEN 1 AND 5", name="difficulty"),
         CheckConstraint("cardinality(answers) >= 1", name="answers_not_empty"),
-        CheckConstraint("attempt_count >= error_count AND error_count >= 0", name="counters"),
     )
 
     lesson_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
@@ -232,8 +233,6 @@ class Exercise(UUIDPrimaryKey, Timestamps, Base):
         ForeignKey("media_resources.id", ondelete="SET NULL")
     )
     difficulty: Mapped[int] = mapped_column(SmallInteger, default=1, server_default=text("1"))
-    attempt_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    error_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class ExerciseWord(Base):
