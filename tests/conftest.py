@@ -294,10 +294,8 @@ class PlayedLesson:
         return f"/api/v1/attempts/{self.attempt_id}/finish"
 
 
-async def play_first_demo_lesson(
-    client: httpx.AsyncClient, app: FastAPI, database: Database, headers: dict[str, str]
-) -> PlayedLesson:
-    """Import the demo course, start its first lesson and answer every exercise right."""
+async def import_demo_course(app: FastAPI, database: Database) -> uuid.UUID:
+    """Import the demo French course (without recording audio); returns its id."""
     from linguo.content.importer import import_course
     from linguo.content.librelingo import DEMO_COURSE_PATH, load_course
     from linguo.content.media import storage_from_settings
@@ -309,7 +307,15 @@ async def play_first_demo_lesson(
             storage=storage_from_settings(app.state.settings),
             tts=None,
         )
-    course = (await client.get(f"/api/v1/courses/{report.course_id}", headers=headers)).json()
+    return report.course_id
+
+
+async def play_first_demo_lesson(
+    client: httpx.AsyncClient, app: FastAPI, database: Database, headers: dict[str, str]
+) -> PlayedLesson:
+    """Import the demo course, start its first lesson and answer every exercise right."""
+    course_id = await import_demo_course(app, database)
+    course = (await client.get(f"/api/v1/courses/{course_id}", headers=headers)).json()
     lesson_id = course["units"][0]["lessons"][0]["id"]
     started = await client.post(f"/api/v1/lessons/{lesson_id}/start", headers=headers)
     assert started.status_code == 201, started.text
@@ -328,7 +334,7 @@ async def play_first_demo_lesson(
         )
         assert answered.json()["correct"] is True, answered.text
     return PlayedLesson(
-        course_id=report.course_id,
+        course_id=course_id,
         lesson_id=lesson_id,
         attempt_id=attempt["attempt_id"],
         exercise_count=len(attempt["exercises"]),

@@ -10,13 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from linguo.content.importer import import_course
-from linguo.content.librelingo import DEMO_COURSE_PATH, load_course
-from linguo.content.media import storage_from_settings
 from linguo.core.db import Database
 from linguo.gamification import service
 from linguo.gamification.shop import seed_shop_items
-from tests.conftest import Clock, UserFactory, scalar
+from tests.conftest import Clock, UserFactory, import_demo_course, scalar
 from tests.test_gamification_xp_streaks import assert_error, assert_ledgers_agree
 
 API = "/api/v1"
@@ -211,14 +208,8 @@ async def test_heart_refill_restores_an_attempt(
     user_factory: UserFactory,
 ) -> None:
     user_id, headers = await learner_with_gems(user_factory, database, 100)
-    async with database.session() as session:
-        report = await import_course(
-            session,
-            load_course(DEMO_COURSE_PATH),
-            storage=storage_from_settings(app.state.settings),
-            tts=None,
-        )
-    course = (await client.get(f"{API}/courses/{report.course_id}", headers=headers)).json()
+    course_id = await import_demo_course(app, database)
+    course = (await client.get(f"{API}/courses/{course_id}", headers=headers)).json()
     lesson_id = course["units"][0]["lessons"][0]["id"]
     attempt = (await client.post(f"{API}/lessons/{lesson_id}/start", headers=headers)).json()
     attempt_id = attempt["attempt_id"]

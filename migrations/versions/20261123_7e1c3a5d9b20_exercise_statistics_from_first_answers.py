@@ -22,21 +22,9 @@ def upgrade() -> None:
     # Dropping the columns drops their check constraint (ck_exercises_counters) with them.
     op.drop_column("exercises", "attempt_count")
     op.drop_column("exercises", "error_count")
-    op.create_index(
-        "ix_question_attempts_first_answers",
-        "question_attempts",
-        ["exercise_id", "correct"],
-        unique=False,
-        postgresql_where=sa.text("attempt_number = 1"),
-    )
 
 
 def downgrade() -> None:
-    op.drop_index(
-        "ix_question_attempts_first_answers",
-        table_name="question_attempts",
-        postgresql_where=sa.text("attempt_number = 1"),
-    )
     op.add_column(
         "exercises",
         sa.Column("attempt_count", sa.INTEGER(), server_default=sa.text("0"), nullable=False),

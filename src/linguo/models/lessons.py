@@ -67,13 +67,6 @@ class QuestionAttempt(Base):
     __table_args__ = (
         Index("ix_question_attempts_attempt_id_exercise_id", "attempt_id", "exercise_id"),
         Index("ix_question_attempts_exercise_id", "exercise_id"),
-        # Editors' statistics of an exercise: its first answers, right or wrong.
-        Index(
-            "ix_question_attempts_first_answers",
-            "exercise_id",
-            "correct",
-            postgresql_where=text("attempt_number = 1"),
-        ),
         CheckConstraint("attempt_number >= 1", name="attempt_number"),
         CheckConstraint("time_spent_ms >= 0", name="time_spent_ms"),
     )
