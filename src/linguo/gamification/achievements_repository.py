@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, select
+from sqlalchemy import Float, Select, Uuid, and_, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,12 @@ from linguo.models.srs import CardState, ReviewLog, ReviewSource, SrsCard
 ACCURACY_WINDOW = 100
 ACCURACY_MIN_AVERAGE = 0.95
 _EPSILON = 1e-9  # scores are stored rounded to 4 decimals; averages are floating point
+
+# The checks run on every review, answer-finish and turn. Their statements are built once per
+# set of metrics, with the learner as a bound parameter: building SQLAlchemy expressions costs
+# more CPU than PostgreSQL spends running them.
+_USER = bindparam("user_id", type_=Uuid())
+_MASTERED = bindparam("mastered", type_=Float())
 
 
 def lesson_trigger(attempt_id: uuid.UUID) -> str:
@@ -44,19 +51,24 @@ async def upsert_definitions(session: AsyncSession, rows: list[dict[str, Any]]) 
     await session.execute(stmt)
 
 
+@lru_cache(maxsize=64)
+def _locked_definitions(metrics: tuple[AchievementMetric, ...]) -> Select[Achievement]:
+    unlocked = select(UserAchievement.id).where(
+        UserAchievement.user_id == _USER, UserAchievement.achievement_id == Achievement.id
+    )
+    return (
+        select(Achievement)
+        .where(Achievement.metric.in_(metrics), ~unlocked.exists())
+        .order_by(Achievement.position, Achievement.id)
+    )
+
+
 async def locked_definitions(
     session: AsyncSession, user_id: uuid.UUID, metrics: Collection[AchievementMetric]
 ) -> list[Achievement]:
     """Definitions measured by `metrics` that the learner has not unlocked yet."""
-    unlocked = select(UserAchievement.id).where(
-        UserAchievement.user_id == user_id, UserAchievement.achievement_id == Achievement.id
-    )
-    stmt = (
-        select(Achievement)
-        .where(Achievement.metric.in_(list(metrics)), ~unlocked.exists())
-        .order_by(Achievement.position, Achievement.id)
-    )
-    return list((await session.execute(stmt)).scalars())
+    stmt = _locked_definitions(tuple(sorted(set(metrics))))
+    return list((await session.execute(stmt, {"user_id": user_id})).scalars())
 
 
 async def unlocks(session: AsyncSession, user_id: uuid.UUID) -> dict[int, datetime]:
@@ -102,7 +114,7 @@ async def codes_unlocked_by(session: AsyncSession, user_id: uuid.UUID, trigger: 
     return list((await session.execute(stmt)).scalars())
 
 
-def _accurate_lessons(user_id: uuid.UUID) -> ColumnElement[Any]:
+def _accurate_lessons() -> Any:
     """Longest k <= ACCURACY_WINDOW such that the latest k finished attempts average >= 95%."""
     order = (LessonAttempt.finished_at.desc(), LessonAttempt.id.desc())
     recent = (
@@ -110,7 +122,7 @@ def _accurate_lessons(user_id: uuid.UUID) -> ColumnElement[Any]:
             func.row_number().over(order_by=order).label("k"),
             func.avg(LessonAttempt.score).over(order_by=order, rows=(None, 0)).label("running"),
         )
-        .where(LessonAttempt.user_id == user_id, LessonAttempt.finished_at.is_not(None))
+        .where(LessonAttempt.user_id == _USER, LessonAttempt.finished_at.is_not(None))
         .order_by(*order)
         .limit(ACCURACY_WINDOW)
         .subquery()
@@ -123,35 +135,35 @@ def _accurate_lessons(user_id: uuid.UUID) -> ColumnElement[Any]:
     ).scalar_subquery()
 
 
-def _metric(metric: AchievementMetric, user_id: uuid.UUID, mastered: float) -> ColumnElement[Any]:
+def _metric(metric: AchievementMetric) -> Any:
     """A scalar subquery computing one metric of the learner (an aggregate, no row loop)."""
     count = func.count()
     match metric:
         case AchievementMetric.LESSONS_PASSED:
             stmt = select(count).where(
-                LessonAttempt.user_id == user_id, LessonAttempt.passed.is_(True)
+                LessonAttempt.user_id == _USER, LessonAttempt.passed.is_(True)
             )
         case AchievementMetric.CONVERSATIONS:
             stmt = select(count).where(
-                ConversationSession.user_id == user_id, ConversationSession.turn_count >= 1
+                ConversationSession.user_id == _USER, ConversationSession.turn_count >= 1
             )
         case AchievementMetric.LONGEST_STREAK:
-            stmt = select(User.longest_streak).where(User.id == user_id)
+            stmt = select(User.longest_streak).where(User.id == _USER)
         case AchievementMetric.WORDS_MASTERED:
             stmt = select(count).where(
                 and_(
-                    SrsCard.user_id == user_id,
+                    SrsCard.user_id == _USER,
                     SrsCard.state == CardState.REVIEW,
-                    SrsCard.stability >= mastered,
+                    SrsCard.stability >= _MASTERED,
                 )
             )
         case AchievementMetric.TOTAL_XP:
-            stmt = select(User.total_xp).where(User.id == user_id)
+            stmt = select(User.total_xp).where(User.id == _USER)
         case AchievementMetric.ACCURATE_LESSONS:
-            return _accurate_lessons(user_id)
+            return _accurate_lessons()
         case AchievementMetric.QUEUE_REVIEWS:
             stmt = select(count).where(
-                ReviewLog.user_id == user_id, ReviewLog.source == ReviewSource.QUEUE
+                ReviewLog.user_id == _USER, ReviewLog.source == ReviewSource.QUEUE
             )
     return func.coalesce(stmt.scalar_subquery(), 0)
 
@@ -164,11 +176,14 @@ async def progress(
     mastered_stability_days: float,
 ) -> dict[AchievementMetric, int]:
     """The learner's figure for each metric, all in one SELECT of scalar aggregates."""
-    wanted = sorted(set(metrics))
+    wanted = tuple(sorted(set(metrics)))
     if not wanted:
         return {}
-    columns = [
-        _metric(metric, user_id, mastered_stability_days).label(metric.value) for metric in wanted
-    ]
-    row = (await session.execute(select(literal(1), *columns))).one()
+    params = {"user_id": user_id, "mastered": mastered_stability_days}
+    row = (await session.execute(_progress(wanted), params)).one()
     return {metric: int(row[index + 1]) for index, metric in enumerate(wanted)}
+
+
+@lru_cache(maxsize=64)
+def _progress(metrics: tuple[AchievementMetric, ...]) -> Select[Any]:
+    return select(literal(1), *(_metric(metric).label(metric.value) for metric in metrics))
