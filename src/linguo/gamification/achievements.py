@@ -360,7 +360,7 @@ async def check(
             ):
                 continue
             unlocked.append(achievement)
-            xp_granted += await service.award_xp(
+            award = await service.award_xp(
                 session,
                 user_id,
                 source=XpSource.ACHIEVEMENT,
@@ -368,6 +368,7 @@ async def check(
                 amount=achievement.xp_reward,
                 at=at,
             )
+            xp_granted += award.amount
             await service.earn_gems(
                 session,
                 profile,

@@ -13,7 +13,6 @@ from linguo.core.events import events
 from linguo.gamification import repository, service
 from linguo.lessons.service import LessonCompleted
 from linguo.models.gamification import GemSource, XpSource
-from linguo.models.identity import User
 from linguo.models.srs import ReviewSource
 from linguo.srs.service import CardReviewed
 
@@ -49,7 +48,7 @@ async def on_card_reviewed(session: AsyncSession, event: CardReviewed) -> None:
     """A queue review earns XP_PER_REVIEW; the REVIEWS_FOR_STREAK-th of a day counts it."""
     if event.source is not ReviewSource.QUEUE:
         return  # lesson and conversation practice are counted by their own events
-    await service.award_xp(
+    award = await service.award_xp(
         session,
         event.user_id,
         source=XpSource.REVIEW,
@@ -57,12 +56,7 @@ async def on_card_reviewed(session: AsyncSession, event: CardReviewed) -> None:
         amount=service.XP_PER_REVIEW,
         at=event.reviewed_at,
     )
-    user = await session.get(User, event.user_id)
-    assert user is not None
-    day = service.local_day(user, event.reviewed_at)
-    if await repository.awards_on_day(session, event.user_id, XpSource.REVIEW, day) >= (
-        service.REVIEWS_FOR_STREAK
-    ):
+    if award.day_awards_of_source >= service.REVIEWS_FOR_STREAK:
         await service.record_activity(session, event.user_id, event.reviewed_at)
 
 

@@ -204,11 +204,11 @@ async def add_weekly_xp(
     if amount <= 0:
         return
     week = week_start(at)
-    member = await repository.membership(session, user_id, week)
-    if member is None:
-        member = await _join(session, user_id, week, at)
-    elif member.outcome is not None:
-        return
+    if await repository.add_member_xp(session, user_id, week, amount, at):
+        return  # the usual case: one statement
+    if await repository.membership(session, user_id, week) is not None:
+        return  # that week is settled already
+    member = await _join(session, user_id, week, at)
     member.xp += amount
     member.xp_reached_at = at
     await session.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -73,6 +74,15 @@ async def get_profile(session: AsyncSession, user_id: uuid.UUID) -> Gamification
 # --------------------------------------------------------------------------- XP
 
 
+@dataclass(frozen=True, slots=True)
+class XpDay:
+    """The learner's local day after an award: was it added, the day's XP and awards."""
+
+    added: bool
+    day_xp: int
+    day_awards_of_source: int
+
+
 async def insert_xp(
     session: AsyncSession,
     *,
@@ -83,9 +93,14 @@ async def insert_xp(
     multiplier: int,
     local_date: date,
     at: datetime,
-) -> bool:
-    """Append an award unless (user, source, reference) exists; True when it was added."""
-    stmt = (
+) -> XpDay:
+    """Append an award unless (user, source, reference) exists; the day's figures after it.
+
+    One statement: the insert runs as a data-modifying CTE, and the day's sums are read from
+    the snapshot before it (PostgreSQL's rule for such CTEs), then the insert's row is added.
+    """
+    amount = base_amount * multiplier
+    inserted = (
         insert(XpLedgerEntry)
         .values(
             user_id=user_id,
@@ -93,14 +108,25 @@ async def insert_xp(
             reference=reference,
             base_amount=base_amount,
             multiplier=multiplier,
-            amount=base_amount * multiplier,
+            amount=amount,
             local_date=local_date,
             created_at=at,
         )
         .on_conflict_do_nothing(index_elements=["user_id", "source", "reference"])
         .returning(XpLedgerEntry.id)
+        .cte("inserted")
     )
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
+    stmt = select(
+        select(func.count()).select_from(inserted).scalar_subquery(),
+        func.coalesce(func.sum(XpLedgerEntry.amount), 0),
+        func.count().filter(XpLedgerEntry.source == source),
+    ).where(XpLedgerEntry.user_id == user_id, XpLedgerEntry.local_date == local_date)
+    added, day_xp, awards = (await session.execute(stmt)).one()
+    return XpDay(
+        added=bool(added),
+        day_xp=int(day_xp) + (amount if added else 0),
+        day_awards_of_source=int(awards) + (1 if added else 0),
+    )
 
 
 async def add_total_xp(session: AsyncSession, user_id: uuid.UUID, amount: int) -> int:
@@ -133,18 +159,6 @@ async def xp_awarded(
         XpLedgerEntry.reference == reference,
     )
     return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def awards_on_day(
-    session: AsyncSession, user_id: uuid.UUID, source: XpSource, day: date
-) -> int:
-    """How many awards of one source fell on one local day."""
-    stmt = select(func.count()).where(
-        XpLedgerEntry.user_id == user_id,
-        XpLedgerEntry.source == source,
-        XpLedgerEntry.local_date == day,
-    )
-    return int((await session.execute(stmt)).scalar_one())
 
 
 def xp_history(user_id: uuid.UUID) -> Select[XpLedgerEntry]:

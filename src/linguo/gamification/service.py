@@ -167,6 +167,15 @@ async def grant_gems(
 # --------------------------------------------------------------------------- XP
 
 
+@dataclass(frozen=True, slots=True)
+class XpAward:
+    """What an award did: the XP added (0 when it was made before), and how many awards of
+    its source the learner's local day has now."""
+
+    amount: int
+    day_awards_of_source: int
+
+
 async def award_xp(
     session: AsyncSession,
     user_id: uuid.UUID,
@@ -175,13 +184,13 @@ async def award_xp(
     reference: str,
     amount: int,
     at: datetime,
-) -> int:
-    """Award XP once per (source, reference), doubled while a boost runs; returns XP added.
+) -> XpAward:
+    """Award XP once per (source, reference), doubled while a boost runs.
 
     Reaching the daily goal with it credits the daily-goal gems (once per local day).
     """
     if amount <= 0:
-        return 0
+        return XpAward(amount=0, day_awards_of_source=0)
     profile = await repository.lock_profile(session, user_id)
     user = await _user(session, user_id)
     boosted = source in BOOSTED_SOURCES and await repository.boost_active_at(
@@ -189,7 +198,7 @@ async def award_xp(
     )
     multiplier = BOOST_MULTIPLIER if boosted else 1
     day = local_day(user, at)
-    added = await repository.insert_xp(
+    today = await repository.insert_xp(
         session,
         user_id=user_id,
         source=source,
@@ -199,12 +208,12 @@ async def award_xp(
         local_date=day,
         at=at,
     )
-    if not added:
-        return 0
+    if not today.added:
+        return XpAward(amount=0, day_awards_of_source=today.day_awards_of_source)
     total = await repository.add_total_xp(session, user_id, amount * multiplier)
     set_committed_value(user, "total_xp", total)
     await leagues.add_weekly_xp(session, user_id, amount * multiplier, at)
-    if await repository.xp_on_day(session, user_id, day) >= profile.daily_xp_goal:
+    if today.day_xp >= profile.daily_xp_goal:
         await earn_gems(
             session,
             profile,
@@ -213,7 +222,7 @@ async def award_xp(
             reference=day.isoformat(),
             at=at,
         )
-    return amount * multiplier
+    return XpAward(amount=amount * multiplier, day_awards_of_source=today.day_awards_of_source)
 
 
 @dataclass(frozen=True, slots=True)
