@@ -161,14 +161,11 @@ async def _targets(
     entries = await srs_service.build_queue(
         session, user, settings, limit=TARGET_CANDIDATES, include_flashcards=False, now=now
     )
-    words = await vocabulary_repository.get_words(
-        session, [entry.word_id for entry in entries if entry.word_id is not None]
-    )
     targets = []
     for entry in entries:
         if entry.word_id is None or entry.language != conversation.language:
             continue
-        if words[entry.word_id].part_of_speech in GRAMMAR_WORDS:
+        if entry.part_of_speech in GRAMMAR_WORDS:
             continue  # "de" or "et" make poor conversation targets; content words do
         translations = entry.translations.get(conversation.native_language) or []
         targets.append(

@@ -23,6 +23,7 @@ from linguo.core.errors import NotFound
 from linguo.core.events import events
 from linguo.models.identity import User
 from linguo.models.srs import CardOrigin, CardState, ReviewLog, ReviewSource, SrsCard, SrsProfile
+from linguo.models.vocabulary import PartOfSpeech
 from linguo.srs import optimizer, repository, scheduling
 from linguo.srs.scheduling import DEFAULT_PARAMETERS, SchedulerConfig
 from linguo.vocabulary import repository as vocabulary_repository
@@ -101,6 +102,7 @@ class QueueEntry:
     state: CardState
     next_review: datetime | None
     retrievability: float | None
+    part_of_speech: PartOfSpeech | None = None  # of a vocabulary word
 
     @property
     def is_new(self) -> bool:
@@ -429,11 +431,13 @@ async def build_queue(
         if card.word_id is not None:
             word = words[card.word_id]
             text, language, translations = word.word, word.language, word.translations
+            part_of_speech: PartOfSpeech | None = word.part_of_speech
         else:
             assert card.flashcard_id is not None
             flashcard = flashcards[card.flashcard_id]
             text, language = flashcard.front, flashcard.language
             translations = {flashcard.source_language: [flashcard.back]}
+            part_of_speech = None
         entries.append(
             QueueEntry(
                 word_id=card.word_id,
@@ -444,6 +448,7 @@ async def build_queue(
                 state=card.state,
                 next_review=None if card.state is CardState.NEW else card.due,
                 retrievability=risk.get(card.id),
+                part_of_speech=part_of_speech,
             )
         )
     entries.extend(
@@ -456,6 +461,7 @@ async def build_queue(
             state=CardState.NEW,
             next_review=None,
             retrievability=None,
+            part_of_speech=word.part_of_speech,
         )
         for word in unseen
     )
