@@ -40,7 +40,7 @@ async def lock_profile(
 ) -> SrsProfile:
     """The learner's settings row, created with these values if missing, locked.
 
-    Like `create_and_lock_word_card`: a concurrent first change waits for the other's insert to
+    Like `create_word_cards`: a concurrent first change waits for the other's insert to
     commit instead of failing on the primary key, then updates the stored row.
     """
     await session.execute(
@@ -60,21 +60,6 @@ async def lock_profile(
         .execution_options(populate_existing=True)
     )
     return (await session.execute(stmt)).scalar_one()
-
-
-async def lock_word_card(session: AsyncSession, user_id: uuid.UUID, word_id: int) -> SrsCard | None:
-    """The learner's card for a word, locked for this transaction; None if they have none.
-
-    The row lock serialises concurrent reviews of the same card: the second waits and
-    then schedules from the state the first one stored, so no review is lost.
-    """
-    stmt = (
-        select(SrsCard)
-        .where(SrsCard.user_id == user_id, SrsCard.word_id == word_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def lock_word_cards(
@@ -116,24 +101,6 @@ async def create_word_cards(
         .values(rows)
         .on_conflict_do_nothing(constraint="uq_srs_cards_user_id_word_id")
     )
-
-
-async def create_and_lock_word_card(
-    session: AsyncSession, user_id: uuid.UUID, word_id: int, *, origin: CardOrigin, now: datetime
-) -> SrsCard:
-    """The learner's card for a word, created new (unless a concurrent review just did), locked.
-
-    A concurrent first review waits for the other's insert to commit instead of failing on
-    the unique index, then locks the stored card.
-    """
-    await session.execute(
-        insert(SrsCard)
-        .values(id=uuid.uuid4(), user_id=user_id, word_id=word_id, origin=origin, due=now)
-        .on_conflict_do_nothing(constraint="uq_srs_cards_user_id_word_id")
-    )
-    card = await lock_word_card(session, user_id, word_id)
-    assert card is not None
-    return card
 
 
 async def lock_flashcard_card(session: AsyncSession, flashcard_id: uuid.UUID) -> SrsCard | None:

@@ -205,13 +205,11 @@ async def review_word(
     now: datetime,
 ) -> ReviewOutcome:
     """Review a vocabulary word (creating the learner's card on first sight); 404 if unknown."""
-    card = await repository.lock_word_card(session, user.id, word_id)
-    if card is None:  # a card's word exists (foreign key): only a new card needs the check
-        if not await vocabulary_repository.get_words(session, [word_id]):
-            raise NotFound("No such word.")
-        card = await repository.create_and_lock_word_card(
-            session, user.id, word_id, origin=_ORIGINS[source], now=now
-        )
+    card = (await _lock_word_cards(session, user.id, [word_id], source=source, now=now)).get(
+        word_id
+    )
+    if card is None:
+        raise NotFound("No such word.")
     return await review_card(
         session, user, card, rating, settings, source=source, duration_ms=duration_ms, now=now
     )
@@ -222,6 +220,28 @@ _ORIGINS = {
     ReviewSource.LESSON: CardOrigin.LESSON,
     ReviewSource.CONVERSATION: CardOrigin.CONVERSATION,
 }
+
+
+async def _lock_word_cards(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    word_ids: list[int],
+    *,
+    source: ReviewSource,
+    now: datetime,
+) -> dict[int, SrsCard]:
+    """The learner's cards for these words, locked, created first for words they have none
+    of; words that do not exist are left out. A card's word exists (foreign key), so only
+    the missing ones are looked up."""
+    cards = await repository.lock_word_cards(session, user_id, word_ids)
+    missing = [word_id for word_id in word_ids if word_id not in cards]
+    if missing:
+        existing = list(await vocabulary_repository.get_words(session, missing))
+        await repository.create_word_cards(
+            session, user_id, existing, origin=_ORIGINS[source], now=now
+        )
+        cards.update(await repository.lock_word_cards(session, user_id, existing))
+    return cards
 
 
 async def record_practice(
@@ -241,14 +261,7 @@ async def record_practice(
     """
     if not outcomes:
         return {}
-    cards = await repository.lock_word_cards(session, user.id, list(outcomes))
-    missing = [word_id for word_id in outcomes if word_id not in cards]
-    if missing:
-        existing = await vocabulary_repository.get_words(session, missing)
-        await repository.create_word_cards(
-            session, user.id, list(existing), origin=_ORIGINS[source], now=now
-        )
-        cards.update(await repository.lock_word_cards(session, user.id, list(existing)))
+    cards = await _lock_word_cards(session, user.id, list(outcomes), source=source, now=now)
     config = (await get_learner_settings(session, user.id, settings)).scheduler_config(settings)
     reviewed: dict[int, ReviewOutcome] = {}
     ratings = {word_id: PRACTICE_RATINGS[outcome] for word_id, outcome in outcomes.items()}
