@@ -10,7 +10,7 @@
   so a joiner never waits for it: when another transaction holds it (a burst of joiners,
   say at the start of a week), the learner waits unplaced and is placed, in order of
   joining, by the next placement: the next joiner who gets the lock, their own leaderboard
-  read, or the hourly rollover job.
+  read, or the rollover job (every 10 minutes).
 - All XP counts toward the week (lessons, reviews, conversation, goals, achievements, as
   awarded, boosts included). Standings: most XP first; ties go to who reached their XP first.
 - Settlement, when the week is over: the top PROMOTED_PER_TIER[tier] ranks go up a tier,

@@ -67,7 +67,9 @@ async def lock_word_cards(
 ) -> dict[int, SrsCard]:
     """The learner's cards for these words (those they have), locked, by word id.
 
-    Locked in word order, so that two transactions locking overlapping sets never deadlock.
+    The row locks serialise concurrent reviews of a card: the second waits and then
+    schedules from the state the first stored, so no review is lost. Cards are locked in
+    word order, so two transactions locking overlapping sets never deadlock.
     """
     if not word_ids:
         return {}

@@ -87,7 +87,7 @@ class ReviewOutcome:
 
     card: SrsCard
     scheduled_days: int
-    first_review: bool = False
+    first_review: bool
 
 
 @dataclass(frozen=True, slots=True)
