@@ -8,14 +8,14 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from linguo.app import create_app
 from linguo.core import migrations
@@ -269,6 +269,21 @@ async def test_user_limit_is_per_user(
         assert_rate_limited(await http.get("/api/v1/users/me", headers=second))
 
 
+async def test_signed_in_requests_use_the_user_budget_not_the_address_budget(
+    servers: TestServers, limiter_backend: dict[str, Any]
+) -> None:
+    """Learners behind one address (a classroom) do not share its budget once signed in."""
+    async with app_and_client(servers, rate_limit_ip="4/minute", **limiter_backend) as (_, http):
+        first = bearer(await login(http, (await register(http))["email"]))  # 2 of the 4
+        for _ in range(6):
+            assert (await http.get("/api/v1/users/me", headers=first)).status_code == 200
+        forged = {"Authorization": "Bearer not-a-token"}
+        assert (await http.get("/api/v1/users/me", headers=forged)).status_code == 401
+        assert (await http.get("/api/v1/users/me")).status_code == 401  # 4 of the 4
+        assert_rate_limited(await http.get("/api/v1/users/me", headers=forged))
+        assert (await http.get("/api/v1/users/me", headers=first)).status_code == 200
+
+
 async def test_a_saturated_connection_pool_answers_503_with_retry_after(
     servers: TestServers,
 ) -> None:
@@ -285,6 +300,73 @@ async def test_a_saturated_connection_pool_answers_503_with_retry_after(
         assert busy.headers["Retry-After"] == "2" and body["request_id"]
         again = await http.get("/api/v1/users/me", headers=bearer(tokens))
         assert again.status_code == 200, again.text
+
+
+async def _backend_pid(database: Database) -> int:
+    async with database.engine.connect() as connection:
+        return int(await connection.scalar(text("SELECT pg_backend_pid()")))
+
+
+async def _terminate_backend(servers: TestServers, pid: int) -> None:
+    killer = Database(servers.database_url, pool_size=1, max_overflow=0)
+    try:
+        async with killer.engine.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await killer.dispose()
+
+
+async def test_a_lost_database_connection_answers_503_once_then_recovers(
+    servers: TestServers,
+) -> None:
+    """A connection killed while the pool thought it fresh fails one request, not more."""
+    async with app_and_client(servers, db_pool_size=1, db_max_overflow=0) as (app, http):
+        tokens = await login(http, (await register(http))["email"])
+        await _terminate_backend(servers, await _backend_pid(app.state.db))
+        lost = await http.get("/api/v1/users/me", headers=bearer(tokens))
+        body = assert_envelope(lost, 503, "database_unavailable")
+        assert lost.headers["Retry-After"] == "1" and body["request_id"]
+        again = await http.get("/api/v1/users/me", headers=bearer(tokens))
+        assert again.status_code == 200, again.text
+
+
+async def test_an_idle_pooled_connection_that_died_is_replaced_unnoticed(
+    servers: TestServers,
+) -> None:
+    database = Database(servers.database_url, pool_size=1, max_overflow=0, idle_ping_seconds=0.05)
+    try:
+        dead = await _backend_pid(database)
+        await _terminate_backend(servers, dead)
+        await asyncio.sleep(0.1)  # idle past the threshold: pinged at checkout, and replaced
+        assert await _backend_pid(database) != dead
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize(("idle_ping_seconds", "pings"), [(10.0, 0), (0.0, 4)])
+async def test_only_connections_idle_past_the_threshold_are_pinged(
+    servers: TestServers, monkeypatch: pytest.MonkeyPatch, idle_ping_seconds: float, pings: int
+) -> None:
+    """Reused connections cost no extra round trips (a ping is three for asyncpg)."""
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+
+    calls: list[object] = []
+    real_ping: Callable[[Any], None] = AsyncAdapt_asyncpg_connection.ping
+
+    def counted_ping(self: Any) -> None:
+        calls.append(self)
+        real_ping(self)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", counted_ping)
+    database = Database(
+        servers.database_url, pool_size=1, max_overflow=0, idle_ping_seconds=idle_ping_seconds
+    )
+    try:
+        pids = {await _backend_pid(database) for _ in range(5)}
+    finally:
+        await database.dispose()
+    assert len(pids) == 1  # the same connection each time
+    assert len(calls) == pings  # the first checkout of a new connection is never pinged
 
 
 async def test_login_is_limited_harder_than_the_api(

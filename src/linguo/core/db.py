@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import DateTime, Enum, MetaData, func
+from sqlalchemy import DateTime, Enum, MetaData, event, func
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -86,6 +89,36 @@ def async_database_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# A pooled connection idle for longer than this is checked with a ping before it is used.
+IDLE_PING_SECONDS = 10.0
+
+
+def ping_idle_connections(engine: AsyncEngine, idle_seconds: float = IDLE_PING_SECONDS) -> None:
+    """Ping a pooled connection at checkout only if it sat idle for over `idle_seconds`.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout, which for asyncpg is three round
+    trips (BEGIN, an empty query, ROLLBACK) added to every request. Under load connections
+    come back within milliseconds and cannot have gone stale unnoticed, so only connections
+    that waited in the pool (where restarts, failovers and firewalls drop them) are pinged.
+    A dead one is replaced by the pool. A connection that dies while busy fails its
+    statement instead; the pool then recycles every connection older than the failure.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _remember_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at <= idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("A pooled connection failed its ping.") from exc
+
+
 class Database:
     """Owns the engine and the session factory of one process."""
 
@@ -96,6 +129,7 @@ class Database:
         pool_size: int = 10,
         max_overflow: int = 10,
         pool_timeout: float = 10,
+        idle_ping_seconds: float = IDLE_PING_SECONDS,
         echo: bool = False,
     ):
         self.url = async_database_url(url)
@@ -104,11 +138,14 @@ class Database:
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_timeout=pool_timeout,
-            pool_pre_ping=True,
+            # Most recently used first: the busy few stay warm (prepared statements) and
+            # the rest idle, to be pinged before their next use.
+            pool_use_lifo=True,
             pool_recycle=1800,
             echo=echo,
             connect_args={"server_settings": {"application_name": "linguo", "timezone": "UTC"}},
         )
+        ping_idle_connections(self.engine, idle_ping_seconds)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod

@@ -53,6 +53,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     NOT_READY = "not_ready"
     OVERLOADED = "overloaded"
+    DATABASE_UNAVAILABLE = "database_unavailable"
     INTERNAL_ERROR = "internal_error"
     INSUFFICIENT_GEMS = "insufficient_gems"
     ITEM_LIMIT_REACHED = "item_limit_reached"
@@ -256,11 +257,23 @@ async def _handle_database_error(request: Request, exc: Exception) -> JSONRespon
             "The request contains text that cannot be stored (for example a NUL character).",
             [{"loc": ["body"], "message": "contains an unstorable character", "type": "string"}],
         )
+    if exc.connection_invalidated:
+        # The connection died under the request (a database restart or failover); the
+        # pool has already dropped it and every connection older than it.
+        logger.warning("database_connection_lost", detail=str(exc.orig).splitlines()[0])
+        return error_response(
+            503,
+            ErrorCode.DATABASE_UNAVAILABLE,
+            "The database connection was lost; try again.",
+            headers={"Retry-After": str(DATABASE_UNAVAILABLE_RETRY_AFTER)},
+        )
     return await _handle_unexpected(request, exc)
 
 
 # Seconds a client should wait before retrying when every database connection is busy.
 OVERLOADED_RETRY_AFTER = 2
+# ... and after a lost connection: the next request gets a fresh one.
+DATABASE_UNAVAILABLE_RETRY_AFTER = 1
 
 
 async def _handle_pool_timeout(_request: Request, exc: Exception) -> JSONResponse:

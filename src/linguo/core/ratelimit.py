@@ -71,9 +71,13 @@ def _limiter(request: Request) -> RateLimiter:
 
 
 async def limit_api(request: Request) -> None:
-    """Every API route: a budget per client IP and, when a valid token is sent, per user."""
+    """Every API route: a budget per user when a valid token is sent, else per client IP.
+
+    Signed-in learners are counted only against their own budget, so a classroom or an
+    office behind one address does not share one; requests without a valid token (which
+    includes forged and expired ones) are counted against their address.
+    """
     limiter = _limiter(request)
-    await limiter.hit("ip", client_ip(request), limiter.ip_limits)
     authorization = request.headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token:
@@ -83,9 +87,12 @@ async def limit_api(request: Request) -> None:
                 token, key=request.app.state.signing_key, issuer=settings.jwt_issuer
             )
         except InvalidToken:
+            pass
+        else:
+            request.state.access_claims = claims
+            await limiter.hit("user", str(claims.user_id), limiter.user_limits)
             return
-        request.state.access_claims = claims
-        await limiter.hit("user", str(claims.user_id), limiter.user_limits)
+    await limiter.hit("ip", client_ip(request), limiter.ip_limits)
 
 
 async def limit_auth(request: Request) -> None:
