@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection
 
 from linguo.app import create_app
-from linguo.conversation.service import ConversationTurnCompleted
+from linguo.conversation.service import HISTORY_MESSAGES, ConversationTurnCompleted
 from linguo.core.db import Database
 from linguo.core.events import events
 from tests.conftest import (
@@ -166,6 +166,25 @@ async def test_a_conversation_with_the_offline_tutor(
     assert summary["xp"] == turn["session"]["xp_earned"] + again["xp_awarded"] + clean["xp_awarded"]
     assert [w["word_id"] for w in summary["words_practised"]] == [targets[0]["word_id"]]
     assert summary["top_errors"] and summary["top_errors"][0]["occurrences"] >= 2
+
+
+async def test_a_repeated_message_earns_no_xp_however_long_the_session(
+    client: httpx.AsyncClient, user_factory: UserFactory, demo_vocabulary: Vocabulary
+) -> None:
+    """Saying a message again (case and accents aside) earns nothing, even once it has left
+    the tutor's history window."""
+    _, headers, _ = await user_factory(target_language="fr", native_language="en")
+    session_id = (await new_session(client, headers))["session"]["id"]
+    first = "Je mange une pomme rouge ce matin."
+    opening = (await say(client, session_id, headers, first)).json()
+    assert opening["xp_awarded"] > 0
+    again = (await say(client, session_id, headers, "JE MANGE une pomme rouge ce matin.")).json()
+    assert again["xp_awarded"] == 0 and again["session"]["turn_count"] == 2
+    for number in range(HISTORY_MESSAGES // 2):  # push the first message out of the window
+        said = await say(client, session_id, headers, f"Le train numéro {number} part bientôt.")
+        assert said.json()["xp_awarded"] > 0, said.text
+    late = (await say(client, session_id, headers, first)).json()
+    assert late["xp_awarded"] == 0 and late["session"]["turn_count"] == 3 + HISTORY_MESSAGES // 2
 
 
 async def test_explanations_are_in_the_learners_language(

@@ -421,7 +421,10 @@ async def take_turn(
     turn_number = conversation.turn_count + 1
 
     # Target words: those the tutor asked for last, and any the learner says they practised.
-    asked = await repository.last_assistant_message(session, conversation.id)
+    recent = await repository.recent_messages(session, conversation.id, limit=HISTORY_MESSAGES)
+    asked = next((m for m in reversed(recent) if m.role is MessageRole.ASSISTANT), None)
+    if asked is None and len(recent) == HISTORY_MESSAGES:
+        asked = await repository.last_assistant_message(session, conversation.id)
     wanted: dict[int, str] = {}
     if asked is not None:
         for target in asked.details.get("targets", []):
@@ -471,7 +474,13 @@ async def take_turn(
             explanation=error.explanation,
             now=now,
         )
-    earlier = {fold(m.content) for m in await repository.user_messages(session, conversation.id)}
+    # `recent` holds the whole session while it is shorter than the window.
+    said = (
+        recent
+        if len(recent) < HISTORY_MESSAGES
+        else await repository.user_messages(session, conversation.id)
+    )
+    earlier = {fold(m.content) for m in said if m.role is MessageRole.USER}
     xp = turn_xp(len(text_tokens), len(errors), clean_words, repeated=fold(content) in earlier)
     user_message = ConversationMessage(
         session_id=conversation.id,
@@ -514,7 +523,7 @@ async def take_turn(
         xp = awarded
 
     targets = await _targets(session, user, conversation, settings, now)
-    history = await repository.recent_messages(session, conversation.id, limit=HISTORY_MESSAGES)
+    history = [*recent, user_message][-HISTORY_MESSAGES:]
     turn = _tutor_turn(
         conversation,
         turn_number=turn_number,

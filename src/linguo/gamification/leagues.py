@@ -193,19 +193,18 @@ async def _join(
     return member
 
 
-async def add_weekly_xp(
+async def join_with_xp(
     session: AsyncSession, user_id: uuid.UUID, amount: int, at: datetime
 ) -> None:
-    """Count XP toward the learner's league week, joining a group with the week's first XP.
+    """Count XP that found no unsettled membership of its week: the week's first XP joins
+    a group with it; XP dated in a week whose group is settled already changes nothing.
 
-    Call with the learner's gamification profile locked (gamification.service.award_xp does).
-    XP dated in a week whose group is settled already no longer changes its standings.
+    gamification.service.award_xp counts XP toward an existing membership itself, in its
+    award statement, and calls this with the learner's gamification profile locked.
     """
     if amount <= 0:
         return
     week = week_start(at)
-    if await repository.add_member_xp(session, user_id, week, amount, at):
-        return  # the usual case: one statement
     if await repository.membership(session, user_id, week) is not None:
         return  # that week is settled already
     member = await _join(session, user_id, week, at)

@@ -21,23 +21,6 @@ async def membership(
     return await session.get(LeagueMembership, (user_id, week_start))
 
 
-async def add_member_xp(
-    session: AsyncSession, user_id: uuid.UUID, week_start: date, amount: int, at: datetime
-) -> bool:
-    """Add XP to the learner's unsettled membership of the week; False if there is none."""
-    stmt = (
-        update(LeagueMembership)
-        .where(
-            LeagueMembership.user_id == user_id,
-            LeagueMembership.week_start == week_start,
-            LeagueMembership.outcome.is_(None),
-        )
-        .values(xp=LeagueMembership.xp + amount, xp_reached_at=at)
-        .returning(LeagueMembership.user_id)
-    )
-    return (await session.execute(stmt)).first() is not None
-
-
 async def last_membership_before(
     session: AsyncSession, user_id: uuid.UUID, week_start: date
 ) -> LeagueMembership | None:

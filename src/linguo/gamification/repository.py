@@ -5,9 +5,23 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    SmallInteger,
+    String,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +39,7 @@ from linguo.models.gamification import (
     XpSource,
 )
 from linguo.models.identity import User
+from linguo.models.leagues import LeagueMembership
 from linguo.models.lessons import LessonAttempt
 
 _LOCKED_PROFILES = "linguo.gamification.locked_profiles"
@@ -75,70 +90,147 @@ async def get_profile(session: AsyncSession, user_id: uuid.UUID) -> Gamification
 
 
 @dataclass(frozen=True, slots=True)
-class XpDay:
-    """The learner's local day after an award: was it added, the day's XP and awards."""
+class XpRecorded:
+    """An award as stored: the XP it added (0 if it existed already), the learner's new
+    total, whether their league week counted it, and their local day's figures after it."""
 
-    added: bool
+    amount: int
+    total_xp: int | None
+    league_counted: bool
     day_xp: int
     day_awards_of_source: int
 
 
-async def insert_xp(
+# Bound parameters of the award statement, which is built once (see _award_statement).
+_XP_COLUMNS = XpLedgerEntry.__table__.c
+_AWARD_USER = bindparam("award_user", type_=_XP_COLUMNS.user_id.type)
+_AWARD_SOURCE = bindparam("award_source", type_=_XP_COLUMNS.source.type)
+_AWARD_AT = bindparam("award_at", type_=_XP_COLUMNS.created_at.type)
+_AWARD_DAY = bindparam("award_day", type_=_XP_COLUMNS.local_date.type)
+_AWARD_BASE = bindparam("award_base", type_=Integer())
+
+
+@lru_cache(maxsize=2)
+def _award_statement(boostable: bool) -> Select[tuple[Any, ...]]:
+    if boostable:
+        boost_runs = (
+            select(InventoryItem.item_id)
+            .where(
+                InventoryItem.user_id == _AWARD_USER,
+                InventoryItem.item_id == bindparam("award_boost_item", type_=String()),
+                InventoryItem.activated_at <= _AWARD_AT,
+                InventoryItem.expires_at > _AWARD_AT,
+            )
+            .exists()
+        )
+        multiplier: Any = case(
+            (boost_runs, bindparam("award_boost_multiplier", type_=SmallInteger())), else_=1
+        )
+    else:
+        multiplier = literal(1, SmallInteger())
+    boost = select(multiplier.label("multiplier")).cte("boost")
+    inserted = (
+        insert(XpLedgerEntry)
+        .from_select(
+            [
+                "user_id",
+                "source",
+                "reference",
+                "base_amount",
+                "multiplier",
+                "amount",
+                "local_date",
+                "created_at",
+            ],
+            select(
+                _AWARD_USER,
+                _AWARD_SOURCE,
+                bindparam("award_reference", type_=String()),
+                _AWARD_BASE,
+                boost.c.multiplier,
+                _AWARD_BASE * boost.c.multiplier,
+                _AWARD_DAY,
+                _AWARD_AT,
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "source", "reference"])
+        .returning(XpLedgerEntry.amount)
+        .cte("inserted")
+    )
+    added = select(inserted.c.amount).scalar_subquery()
+    was_added = select(inserted.c.amount).exists()
+    total = (
+        update(User)
+        .where(User.id == _AWARD_USER, was_added)
+        .values(total_xp=User.total_xp + added, updated_at=_AWARD_AT)
+        .returning(User.total_xp)
+        .cte("total")
+    )
+    league = (
+        update(LeagueMembership)
+        .where(
+            LeagueMembership.user_id == _AWARD_USER,
+            LeagueMembership.week_start == bindparam("award_week", type_=Date()),
+            LeagueMembership.outcome.is_(None),
+            was_added,
+        )
+        .values(xp=LeagueMembership.xp + added, xp_reached_at=_AWARD_AT)
+        .returning(LeagueMembership.user_id)
+        .cte("league")
+    )
+    return select(
+        func.coalesce(added, 0),
+        select(total.c.total_xp).scalar_subquery(),
+        select(league.c.user_id).exists(),
+        func.coalesce(func.sum(XpLedgerEntry.amount), 0),
+        func.count().filter(XpLedgerEntry.source == _AWARD_SOURCE),
+    ).where(XpLedgerEntry.user_id == _AWARD_USER, XpLedgerEntry.local_date == _AWARD_DAY)
+
+
+async def record_xp(
     session: AsyncSession,
     *,
     user_id: uuid.UUID,
     source: XpSource,
     reference: str,
     base_amount: int,
-    multiplier: int,
+    boost: tuple[str, int] | None,
     local_date: date,
+    week_start: date,
     at: datetime,
-) -> XpDay:
-    """Append an award unless (user, source, reference) exists; the day's figures after it.
+) -> XpRecorded:
+    """Append an award unless (user, source, reference) exists, and count it everywhere.
 
-    One statement: the insert runs as a data-modifying CTE, and the day's sums are read from
-    the snapshot before it (PostgreSQL's rule for such CTEs), then the insert's row is added.
+    One statement of data-modifying CTEs: the ledger row (multiplied while the learner's
+    `boost` item, given as (item id, multiplier), runs), users.total_xp and the league
+    week's XP. The day's sums are read from the snapshot before the insert (PostgreSQL's
+    rule for such CTEs), so the new row is added to them here. A learner without an
+    unsettled membership of the week is not counted in a league (`league_counted` False):
+    joining one is leagues' business.
     """
-    amount = base_amount * multiplier
-    inserted = (
-        insert(XpLedgerEntry)
-        .values(
-            user_id=user_id,
-            source=source,
-            reference=reference,
-            base_amount=base_amount,
-            multiplier=multiplier,
-            amount=amount,
-            local_date=local_date,
-            created_at=at,
-        )
-        .on_conflict_do_nothing(index_elements=["user_id", "source", "reference"])
-        .returning(XpLedgerEntry.id)
-        .cte("inserted")
-    )
-    stmt = select(
-        select(func.count()).select_from(inserted).scalar_subquery(),
-        func.coalesce(func.sum(XpLedgerEntry.amount), 0),
-        func.count().filter(XpLedgerEntry.source == source),
-    ).where(XpLedgerEntry.user_id == user_id, XpLedgerEntry.local_date == local_date)
-    added, day_xp, awards = (await session.execute(stmt)).one()
-    return XpDay(
-        added=bool(added),
-        day_xp=int(day_xp) + (amount if added else 0),
+    # The parameters are named apart from the columns: an UPDATE would take a parameter
+    # named like one of its table's columns as a value to set.
+    params: dict[str, Any] = {
+        "award_user": user_id,
+        "award_source": source,
+        "award_reference": reference,
+        "award_base": base_amount,
+        "award_day": local_date,
+        "award_week": week_start,
+        "award_at": at,
+    }
+    if boost is not None:
+        params["award_boost_item"], params["award_boost_multiplier"] = boost
+    row = (await session.execute(_award_statement(boost is not None), params)).one()
+    amount, total_xp, league_counted, day_xp, awards = row
+    added = amount > 0
+    return XpRecorded(
+        amount=int(amount),
+        total_xp=total_xp,
+        league_counted=bool(league_counted),
+        day_xp=int(day_xp) + int(amount),
         day_awards_of_source=int(awards) + (1 if added else 0),
     )
-
-
-async def add_total_xp(session: AsyncSession, user_id: uuid.UUID, amount: int) -> int:
-    """Add to users.total_xp atomically; returns the new total."""
-    stmt = (
-        update(User)
-        .where(User.id == user_id)
-        .values(total_xp=User.total_xp + amount)
-        .returning(User.total_xp)
-        .execution_options(synchronize_session=False)
-    )
-    return int((await session.execute(stmt)).scalar_one())
 
 
 async def xp_on_day(session: AsyncSession, user_id: uuid.UUID, day: date) -> int:
@@ -366,19 +458,6 @@ async def inventory(
         .order_by(ShopItem.position, ShopItem.id)
     )
     return [(entry, item) for entry, item in (await session.execute(stmt)).all()]
-
-
-async def boost_active_at(
-    session: AsyncSession, user_id: uuid.UUID, item_id: str, at: datetime
-) -> bool:
-    """Whether the learner's timed item `item_id` runs at `at`."""
-    stmt = select(func.count()).where(
-        InventoryItem.user_id == user_id,
-        InventoryItem.item_id == item_id,
-        InventoryItem.activated_at <= at,
-        InventoryItem.expires_at > at,
-    )
-    return int((await session.execute(stmt)).scalar_one()) > 0
 
 
 async def purchase_by_key(session: AsyncSession, user_id: uuid.UUID, key: str) -> Purchase | None:

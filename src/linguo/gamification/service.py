@@ -193,26 +193,23 @@ async def award_xp(
         return XpAward(amount=0, day_awards_of_source=0)
     profile = await repository.lock_profile(session, user_id)
     user = await _user(session, user_id)
-    boosted = source in BOOSTED_SOURCES and await repository.boost_active_at(
-        session, user_id, BOOST_ITEM_ID, at
-    )
-    multiplier = BOOST_MULTIPLIER if boosted else 1
     day = local_day(user, at)
-    today = await repository.insert_xp(
+    today = await repository.record_xp(
         session,
         user_id=user_id,
         source=source,
         reference=reference,
         base_amount=amount,
-        multiplier=multiplier,
+        boost=(BOOST_ITEM_ID, BOOST_MULTIPLIER) if source in BOOSTED_SOURCES else None,
         local_date=day,
+        week_start=leagues.week_start(at),
         at=at,
     )
-    if not today.added:
+    if today.amount == 0:
         return XpAward(amount=0, day_awards_of_source=today.day_awards_of_source)
-    total = await repository.add_total_xp(session, user_id, amount * multiplier)
-    set_committed_value(user, "total_xp", total)
-    await leagues.add_weekly_xp(session, user_id, amount * multiplier, at)
+    set_committed_value(user, "total_xp", today.total_xp)
+    if not today.league_counted:
+        await leagues.join_with_xp(session, user_id, today.amount, at)
     if today.day_xp >= profile.daily_xp_goal:
         await earn_gems(
             session,
@@ -222,7 +219,7 @@ async def award_xp(
             reference=day.isoformat(),
             at=at,
         )
-    return XpAward(amount=amount * multiplier, day_awards_of_source=today.day_awards_of_source)
+    return XpAward(amount=today.amount, day_awards_of_source=today.day_awards_of_source)
 
 
 @dataclass(frozen=True, slots=True)
