@@ -22,7 +22,13 @@ from sqlalchemy import event, select, text
 from linguo.core.db import Database
 from linguo.gamification import service
 from linguo.models.gamification import XpSource
-from tests.conftest import UserFactory, execute, play_first_demo_lesson, scalar
+from tests.conftest import (
+    UserFactory,
+    execute,
+    import_demo_course,
+    play_first_demo_lesson,
+    scalar,
+)
 
 API = "/api/v1"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # the `clock` fixture's Monday
@@ -394,3 +400,28 @@ async def test_finishing_a_lesson_logs_its_words_in_a_few_statements(
     srs = [sql for sql, _ in statements if "srs_" in sql or "vocabulary_words" in sql]
     assert len(srs) <= 8, srs
     assert len(statements) <= 52, "\n".join(" ".join(sql.split())[:110] for sql, _ in statements)
+
+
+@pytest.mark.usefixtures("clock")
+async def test_an_answer_runs_a_fixed_small_number_of_statements(
+    app: FastAPI, client: httpx.AsyncClient, database: Database, user_factory: UserFactory
+) -> None:
+    """The learner, the attempt's lock, the exercise with its earlier answers, the answer."""
+    _, headers, _ = await user_factory()
+    course_id = await import_demo_course(app, database)
+    course = (await client.get(f"{API}/courses/{course_id}", headers=headers)).json()
+    lesson_id = course["units"][0]["lessons"][0]["id"]
+    attempt = (await client.post(f"{API}/lessons/{lesson_id}/start", headers=headers)).json()
+    counts = []
+    for exercise in attempt["exercises"][:2]:
+        with captured_statements(app) as statements:
+            response = await client.post(
+                f"{API}/attempts/{attempt['attempt_id']}/answers",
+                headers=headers,
+                json={"exercise_id": exercise["id"], "answer": "not the answer"},
+            )
+        assert response.status_code == 200 and response.json()["correct"] is False, response.text
+        counts.append(len(statements))
+    # 6 before the exercise and its earlier answers were read together; a wrong answer also
+    # takes a heart (one UPDATE)
+    assert counts == [5, 5], counts

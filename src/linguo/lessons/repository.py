@@ -85,19 +85,19 @@ async def lock_attempt(
     return await session.scalar(stmt)
 
 
-async def get_exercise(session: AsyncSession, exercise_id: uuid.UUID) -> Exercise | None:
-    """An exercise by id."""
-    return await session.get(Exercise, exercise_id)
-
-
-async def answers_so_far(
+async def exercise_and_answers_so_far(
     session: AsyncSession, attempt_id: uuid.UUID, exercise_id: uuid.UUID
-) -> int:
-    """How many answers the attempt already has for the exercise."""
-    stmt = select(func.count()).where(
-        QuestionAttempt.attempt_id == attempt_id, QuestionAttempt.exercise_id == exercise_id
+) -> tuple[Exercise | None, int]:
+    """An exercise by id, and how many answers the attempt already has for it (one query)."""
+    answered = (
+        select(func.count())
+        .where(QuestionAttempt.attempt_id == attempt_id, QuestionAttempt.exercise_id == exercise_id)
+        .scalar_subquery()
     )
-    return int(await session.scalar(stmt) or 0)
+    row = (
+        await session.execute(select(Exercise, answered).where(Exercise.id == exercise_id))
+    ).first()
+    return (None, 0) if row is None else (row[0], int(row[1]))
 
 
 async def first_answers(

@@ -221,7 +221,9 @@ async def answer_exercise(
         raise NotInAttempt("That exercise is not part of this attempt.")
     if attempt.hearts_left == 0:
         raise OutOfHearts("No hearts left: finish this attempt and try again.")
-    exercise = await repository.get_exercise(session, request.exercise_id)
+    exercise, answered = await repository.exercise_and_answers_so_far(
+        session, attempt.id, request.exercise_id
+    )
     if exercise is None:  # deleted by an editor since the attempt started
         raise NotInAttempt("That exercise no longer exists.")
 
@@ -229,7 +231,7 @@ async def answer_exercise(
     correct, typo = check.correct, check.typo
     if exercise.type in CHOICE_TYPES and typo:
         correct, typo = False, False
-    number = await repository.answers_so_far(session, attempt.id, exercise.id) + 1
+    number = answered + 1
     session.add(
         QuestionAttempt(
             attempt_id=attempt.id,
