@@ -45,7 +45,11 @@ async def on_lesson_completed(session: AsyncSession, event: LessonCompleted) -> 
 
 @events.subscribe(CardReviewed)
 async def on_card_reviewed(session: AsyncSession, event: CardReviewed) -> None:
-    """A queue review earns XP_PER_REVIEW; the REVIEWS_FOR_STREAK-th of a day counts it."""
+    """A queue review earns XP_PER_REVIEW; the REVIEWS_FOR_STREAK-th of a day counts it.
+
+    Each award adds one to the day's count in the transaction that records the day, so the
+    day is counted exactly when the count reaches REVIEWS_FOR_STREAK.
+    """
     if event.source is not ReviewSource.QUEUE:
         return  # lesson and conversation practice are counted by their own events
     award = await service.award_xp(
@@ -56,7 +60,7 @@ async def on_card_reviewed(session: AsyncSession, event: CardReviewed) -> None:
         amount=service.XP_PER_REVIEW,
         at=event.reviewed_at,
     )
-    if award.day_awards_of_source >= service.REVIEWS_FOR_STREAK:
+    if award.amount and award.day_awards_of_source == service.REVIEWS_FOR_STREAK:
         await service.record_activity(session, event.user_id, event.reviewed_at)
 
 

@@ -309,8 +309,9 @@ async def record_activity(session: AsyncSession, user_id: uuid.UUID, at: datetim
     user = await _user(session, user_id)
     profile = await repository.lock_profile(session, user_id)
     day = local_day(user, at)
+    settled_through = profile.streak_settled_through
     await _settle(session, user, profile, day, at)
-    await repository.add_day(
+    counted = await repository.add_day(
         session,
         user_id=user_id,
         day=day,
@@ -318,6 +319,8 @@ async def record_activity(session: AsyncSession, user_id: uuid.UUID, at: datetim
         timezone=user.timezone,
         at=at,
     )
+    if not counted and profile.streak_settled_through == settled_through:
+        return  # the day was counted already, and the streaks stored then
     current, longest = await repository.streak_lengths(session, user_id, day - timedelta(days=1))
     await repository.store_streaks(session, user, current, longest)
     if current in social_service.STREAK_MILESTONES:  # the feed tells followers (once per run)
