@@ -43,6 +43,7 @@ from linguo.models.leagues import LeagueMembership
 from linguo.models.lessons import LessonAttempt
 
 _LOCKED_PROFILES = "linguo.gamification.locked_profiles"
+_RECORDED_AWARDS = "linguo.gamification.recorded_awards"
 
 
 def _innermost_transaction(session: AsyncSession) -> object | None:
@@ -224,6 +225,10 @@ async def record_xp(
     row = (await session.execute(_award_statement(boost is not None), params)).one()
     amount, total_xp, league_counted, day_xp, awards = row
     added = amount > 0
+    if added:  # xp_awarded answers from this until the (sub)transaction ends
+        recorded: dict[tuple[uuid.UUID, XpSource, str], tuple[object | None, int]]
+        recorded = session.info.setdefault(_RECORDED_AWARDS, {})
+        recorded[user_id, source, reference] = (_innermost_transaction(session), int(amount))
     return XpRecorded(
         amount=int(amount),
         total_xp=total_xp,
@@ -244,7 +249,13 @@ async def xp_on_day(session: AsyncSession, user_id: uuid.UUID, day: date) -> int
 async def xp_awarded(
     session: AsyncSession, user_id: uuid.UUID, source: XpSource, reference: str
 ) -> int | None:
-    """The XP one award actually added (boost included), or None if it was never made."""
+    """The XP one award actually added (boost included), or None if it was never made.
+
+    An award recorded in the current (sub)transaction is known without a query.
+    """
+    known = session.info.get(_RECORDED_AWARDS, {}).get((user_id, source, reference))
+    if known is not None and known[0] is not None and known[0] is _innermost_transaction(session):
+        return int(known[1])
     stmt = select(XpLedgerEntry.amount).where(
         XpLedgerEntry.user_id == user_id,
         XpLedgerEntry.source == source,

@@ -283,10 +283,15 @@ def _outcome(answer: QuestionAttempt) -> PracticeOutcome:
     return PracticeOutcome.CORRECT
 
 
-async def _result(session: AsyncSession, attempt: LessonAttempt) -> FinishResult:
-    """The stored result of a finished attempt."""
+async def _result(
+    session: AsyncSession,
+    attempt: LessonAttempt,
+    first: dict[uuid.UUID, QuestionAttempt] | None = None,
+) -> FinishResult:
+    """The stored result of a finished attempt (`first`: its first answers, if read already)."""
     assert attempt.finished_at is not None and attempt.score is not None
-    first = await repository.first_answers(session, attempt.id)
+    if first is None:
+        first = await repository.first_answers(session, attempt.id)
     progress = await repository.get_progress(session, attempt.user_id, attempt.lesson_id)
     first_pass = bool(
         attempt.passed and progress is not None and progress.first_passed_at == attempt.finished_at
@@ -389,7 +394,7 @@ async def finish_attempt(
             finished_at=now,
         ),
     )
-    return await _result(session, attempt)
+    return await _result(session, attempt, first)
 
 
 async def progress_summary(
