@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +18,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text, update
 
-from linguo.app import create_app
+from linguo.app import create_app, create_served_app
 from linguo.core import migrations
 from linguo.core.db import Database
+from linguo.language.analysis import Analyser, default_analyser
 from linguo.models.identity import Role, User
 from tests.conftest import (
     PASSWORD,
@@ -367,6 +369,35 @@ async def test_only_connections_idle_past_the_threshold_are_pinged(
         await database.dispose()
     assert len(pids) == 1  # the same connection each time
     assert len(calls) == pings  # the first checkout of a new connection is never pinged
+
+
+async def test_a_served_worker_loads_the_models_then_freezes_its_heap(
+    servers: TestServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`linguo serve` workers start with the analysers loaded and their heap out of the
+    collector's full passes; apps built otherwise (tests, tools) are left as they are."""
+    warmed: list[tuple[str, ...]] = []
+    real_warm_up = Analyser.warm_up
+
+    def observed_warm_up(self: Analyser, languages: Iterable[str] = ("en", "fr", "es")) -> Any:
+        warmed.append(tuple(languages))
+        return real_warm_up(self, languages)
+
+    monkeypatch.setattr(Analyser, "warm_up", observed_warm_up)
+    frozen = gc.get_freeze_count()
+    try:
+        plain = create_app(make_settings(servers))
+        async with plain.router.lifespan_context(plain):
+            assert gc.get_freeze_count() == frozen and warmed == []
+        lazy = create_served_app(make_settings(servers, preload_analysers=False))
+        async with lazy.router.lifespan_context(lazy):
+            assert gc.get_freeze_count() > frozen and warmed == []
+        served = create_served_app(make_settings(servers))
+        async with served.router.lifespan_context(served):
+            assert warmed == [("en", "fr", "es")]
+            assert default_analyser().analyse("Je mange avec la chien.", "fr", "en").errors
+    finally:
+        gc.unfreeze()
 
 
 async def test_login_is_limited_harder_than_the_api(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi_offline import FastAPIOffline
@@ -39,6 +41,7 @@ from linguo.gamification.leagues_router import router as leagues_router
 from linguo.gamification.router import me_router as gamification_me_router
 from linguo.gamification.router import shop_router
 from linguo.identity.router import auth_router, users_router
+from linguo.language.analysis import default_analyser
 from linguo.lessons.router import router as lessons_router
 from linguo.ops.router import router as ops_router
 from linguo.providers.llm import build_chain
@@ -47,6 +50,24 @@ from linguo.srs.router import router as srs_router
 from linguo.vocabulary.router import admin_packs_router, packs_router, vocabulary_router
 
 API_PREFIX = "/api/v1"
+
+logger = structlog.get_logger("linguo.app")
+
+
+async def _prepare_worker(settings: Settings) -> None:
+    """Ready a serving worker: load the language models, then freeze the heap.
+
+    Loaded at start, the models cost the first tutor turn nothing. Frozen (`gc.freeze`),
+    everything loaded so far (modules, the app, the models' few hundred thousand objects)
+    is left out of the cyclic collector's full passes, which otherwise walk all of it and
+    stop the worker's event loop for about 200 ms with its requests in flight.
+    """
+    if settings.preload_analysers:
+        missing = await asyncio.to_thread(default_analyser().warm_up)
+        if missing:
+            logger.warning("analysers_unavailable", missing=missing)
+    gc.collect()
+    gc.freeze()
 
 
 @asynccontextmanager
@@ -75,6 +96,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.job_runner = runner
             await hub.start()
             app.state.session_hub = hub
+            if getattr(app.state, "served", False):
+                await _prepare_worker(settings)
             try:
                 yield
             finally:
@@ -88,6 +111,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             pool_stats.cancel()
         metrics.unwatch_database_pool(database.engine)
         await database.dispose()
+
+
+def create_served_app(settings: Settings | None = None) -> FastAPI:
+    """The app as each `linguo serve` worker runs it: prepared by `_prepare_worker` at start."""
+    app = create_app(settings)
+    app.state.served = True
+    return app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

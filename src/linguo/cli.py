@@ -86,7 +86,7 @@ def serve(
         bind_port = port or settings.port
         typer.echo(f"Linguo API on http://{bind_host}:{bind_port} (docs at /docs)", err=True)
         uvicorn.run(
-            "linguo.app:create_app",
+            "linguo.app:create_served_app",
             factory=True,
             host=bind_host,
             port=bind_port,

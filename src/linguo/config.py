@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     log_json: bool = True
 
     scheduler_enabled: bool = True
+    preload_analysers: bool = True
 
     srs_desired_retention: float = Field(default=0.9, ge=0.70, le=0.97)
     srs_new_cards_per_day: int = Field(default=20, ge=0, le=1000)
