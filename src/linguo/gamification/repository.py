@@ -47,10 +47,26 @@ _RECORDED_AWARDS = "linguo.gamification.recorded_awards"
 
 
 def _innermost_transaction(session: AsyncSession) -> object | None:
-    # A savepoint rolled back releases the row locks taken inside it: remember a lock per
-    # (sub)transaction, so that one taken in a savepoint never counts outside it.
     sync = session.sync_session
     return sync.get_nested_transaction() or sync.get_transaction()
+
+
+def _remembered(session: AsyncSession, name: str, key: object) -> Any | None:
+    """What `_remember` kept under `key` in the current (sub)transaction, else None.
+
+    A savepoint rolled back undoes its writes and releases its row locks: a value kept in
+    one never counts outside it.
+    """
+    known = session.info.get(name, {}).get(key)
+    transaction = _innermost_transaction(session)
+    if known is None or transaction is None or known[0] is not transaction:
+        return None
+    return known[1]
+
+
+def _remember(session: AsyncSession, name: str, key: object, value: object) -> None:
+    """Keep `value` under `key` until the current (sub)transaction ends (see _remembered)."""
+    session.info.setdefault(name, {})[key] = (_innermost_transaction(session), value)
 
 
 async def lock_profile(session: AsyncSession, user_id: uuid.UUID) -> GamificationProfile:
@@ -59,13 +75,9 @@ async def lock_profile(session: AsyncSession, user_id: uuid.UUID) -> Gamificatio
     Locking it again in the same transaction (XP, then achievements, of one event) costs no
     statement: the row is locked already and the session holds its current state.
     """
-    transaction = _innermost_transaction(session)
-    locked: dict[uuid.UUID, tuple[object, GamificationProfile]] = session.info.setdefault(
-        _LOCKED_PROFILES, {}
-    )
-    known = locked.get(user_id)
-    if known is not None and transaction is not None and known[0] is transaction:
-        return known[1]
+    locked: GamificationProfile | None = _remembered(session, _LOCKED_PROFILES, user_id)
+    if locked is not None:
+        return locked
     stmt = (
         select(GamificationProfile)
         .where(GamificationProfile.user_id == user_id)
@@ -78,7 +90,7 @@ async def lock_profile(session: AsyncSession, user_id: uuid.UUID) -> Gamificatio
             insert(GamificationProfile).values(user_id=user_id).on_conflict_do_nothing()
         )
         profile = (await session.execute(stmt)).scalar_one()
-    locked[user_id] = (_innermost_transaction(session), profile)
+    _remember(session, _LOCKED_PROFILES, user_id, profile)
     return profile
 
 
@@ -226,9 +238,7 @@ async def record_xp(
     amount, total_xp, league_counted, day_xp, awards = row
     added = amount > 0
     if added:  # xp_awarded answers from this until the (sub)transaction ends
-        recorded: dict[tuple[uuid.UUID, XpSource, str], tuple[object | None, int]]
-        recorded = session.info.setdefault(_RECORDED_AWARDS, {})
-        recorded[user_id, source, reference] = (_innermost_transaction(session), int(amount))
+        _remember(session, _RECORDED_AWARDS, (user_id, source, reference), int(amount))
     return XpRecorded(
         amount=int(amount),
         total_xp=total_xp,
@@ -253,9 +263,9 @@ async def xp_awarded(
 
     An award recorded in the current (sub)transaction is known without a query.
     """
-    known = session.info.get(_RECORDED_AWARDS, {}).get((user_id, source, reference))
-    if known is not None and known[0] is not None and known[0] is _innermost_transaction(session):
-        return int(known[1])
+    known: int | None = _remembered(session, _RECORDED_AWARDS, (user_id, source, reference))
+    if known is not None:
+        return known
     stmt = select(XpLedgerEntry.amount).where(
         XpLedgerEntry.user_id == user_id,
         XpLedgerEntry.source == source,
