@@ -273,6 +273,10 @@ def _print_profile(profiler: cProfile.Profile, route: str) -> None:
     print(f"\n{route}: Linguo functions by time with callees")
     stats.sort_stats("cumtime")
     stats.print_stats(r"linguo/|fastapi|starlette|pydantic|httpx|sqlalchemy/(orm/session|ext)", 60)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    dump = RESULTS_DIR / f"profile-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.pstats"
+    profiler.dump_stats(dump)
+    print(f"profile for pstats (callers, callees): {dump}")
 
 
 def print_table(figures: dict[str, Any]) -> None:

@@ -342,19 +342,11 @@ async def check(
     unlocked: list[Achievement] = []
     wanted = set(metrics)
     while wanted:
-        candidates = await achievements_repository.locked_definitions(session, user_id, wanted)
-        if not candidates:
-            break
-        figures = await achievements_repository.progress(
-            session,
-            user_id,
-            {row.metric for row in candidates},
-            mastered_stability_days=MASTERED_STABILITY_DAYS,
+        reached = await achievements_repository.reached_definitions(
+            session, user_id, wanted, mastered_stability_days=MASTERED_STABILITY_DAYS
         )
         xp_granted = 0
-        for achievement in candidates:
-            if figures[achievement.metric] < achievement.target:
-                continue
+        for achievement in reached:
             if not await achievements_repository.insert_unlock(
                 session, user_id=user_id, achievement_id=achievement.id, trigger=trigger, at=at
             ):

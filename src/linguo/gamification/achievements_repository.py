@@ -8,9 +8,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Float, Select, Uuid, and_, bindparam, func, literal, select
+from sqlalchemy import Float, Select, Uuid, and_, bindparam, case, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from linguo.models.achievements import Achievement, AchievementMetric, UserAchievement
 from linguo.models.conversation import ConversationSession
@@ -52,23 +53,45 @@ async def upsert_definitions(session: AsyncSession, rows: list[dict[str, Any]]) 
 
 
 @lru_cache(maxsize=64)
-def _locked_definitions(metrics: tuple[AchievementMetric, ...]) -> Select[Achievement]:
+def _reached(metrics: tuple[AchievementMetric, ...]) -> Select[Achievement]:
+    # The learner's locked definitions are found first (a materialised CTE), so a metric is
+    # computed only while some definition measured by it is still locked: once a learner has
+    # every review achievement, a review no longer counts their review logs. PostgreSQL runs
+    # each uncorrelated metric subquery at most once, and only when a CASE branch needs it.
     unlocked = select(UserAchievement.id).where(
         UserAchievement.user_id == _USER, UserAchievement.achievement_id == Achievement.id
     )
-    return (
+    locked = (
         select(Achievement)
         .where(Achievement.metric.in_(metrics), ~unlocked.exists())
-        .order_by(Achievement.position, Achievement.id)
+        .cte("locked")
+        .prefix_with("MATERIALIZED")
+    )
+    definition = aliased(Achievement, locked)
+    figure = case(
+        *((definition.metric == metric, _metric(metric)) for metric in metrics), else_=None
+    )
+    return (
+        select(definition)
+        .where(definition.target <= figure)
+        .order_by(definition.position, definition.id)
     )
 
 
-async def locked_definitions(
-    session: AsyncSession, user_id: uuid.UUID, metrics: Collection[AchievementMetric]
+async def reached_definitions(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    metrics: Collection[AchievementMetric],
+    *,
+    mastered_stability_days: float,
 ) -> list[Achievement]:
-    """Definitions measured by `metrics` that the learner has not unlocked yet."""
-    stmt = _locked_definitions(tuple(sorted(set(metrics))))
-    return list((await session.execute(stmt, {"user_id": user_id})).scalars())
+    """Definitions measured by `metrics` that the learner has reached but not unlocked yet,
+    in display order: one statement, which computes only the metrics still needed."""
+    wanted = tuple(sorted(set(metrics)))
+    if not wanted:
+        return []
+    params = {"user_id": user_id, "mastered": mastered_stability_days}
+    return list((await session.execute(_reached(wanted), params)).scalars())
 
 
 async def unlocks(session: AsyncSession, user_id: uuid.UUID) -> dict[int, datetime]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Integer, Select, Table, Uuid, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import Insert
 
 from linguo.content.repository import lesson_is_playable
 from linguo.models.content import (
@@ -72,32 +75,105 @@ async def media_keys(session: AsyncSession, media_ids: Sequence[uuid.UUID]) -> d
     return {media_id: key for media_id, key in (await session.execute(stmt)).all()}
 
 
+@lru_cache(maxsize=1)
+def _lock_attempt() -> Select[LessonAttempt]:
+    return (
+        select(LessonAttempt)
+        .where(
+            LessonAttempt.id == bindparam("attempt_id", type_=Uuid()),
+            LessonAttempt.user_id == bindparam("attempt_user_id", type_=Uuid()),
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 async def lock_attempt(
     session: AsyncSession, attempt_id: uuid.UUID, user_id: uuid.UUID
 ) -> LessonAttempt | None:
     """The learner's attempt, locked for this transaction (answers and finish serialise)."""
-    stmt = (
-        select(LessonAttempt)
-        .where(LessonAttempt.id == attempt_id, LessonAttempt.user_id == user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    params = {"attempt_id": attempt_id, "attempt_user_id": user_id}
+    return await session.scalar(_lock_attempt(), params)
+
+
+@lru_cache(maxsize=1)
+def _exercise_and_answers_so_far() -> Select[Exercise, int]:
+    exercise_id = bindparam("exercise_id", type_=Uuid())
+    answered = (
+        select(func.count())
+        .where(
+            QuestionAttempt.attempt_id == bindparam("attempt_id", type_=Uuid()),
+            QuestionAttempt.exercise_id == exercise_id,
+        )
+        .scalar_subquery()
     )
-    return await session.scalar(stmt)
+    return select(Exercise, answered).where(Exercise.id == exercise_id)
 
 
 async def exercise_and_answers_so_far(
     session: AsyncSession, attempt_id: uuid.UUID, exercise_id: uuid.UUID
 ) -> tuple[Exercise | None, int]:
     """An exercise by id, and how many answers the attempt already has for it (one query)."""
-    answered = (
-        select(func.count())
-        .where(QuestionAttempt.attempt_id == attempt_id, QuestionAttempt.exercise_id == exercise_id)
-        .scalar_subquery()
-    )
-    row = (
-        await session.execute(select(Exercise, answered).where(Exercise.id == exercise_id))
-    ).first()
+    params = {"attempt_id": attempt_id, "exercise_id": exercise_id}
+    row = (await session.execute(_exercise_and_answers_so_far(), params)).first()
     return (None, 0) if row is None else (row[0], int(row[1]))
+
+
+_ANSWER_FIELDS = (
+    "attempt_id",
+    "exercise_id",
+    "answer",
+    "correct",
+    "typo",
+    "used_hint",
+    "time_spent_ms",
+    "attempt_number",
+    "answered_at",
+)
+
+
+@lru_cache(maxsize=2)
+def _record_answer(changes_attempt: bool) -> Insert:
+    # Parameters are named apart from the columns: an UPDATE would take a parameter named
+    # like a column as a value to set.
+    answers = cast(Table, QuestionAttempt.__table__)
+    answer = insert(answers).values(
+        {name: bindparam(f"answer_{name}", type_=answers.c[name].type) for name in _ANSWER_FIELDS}
+    )
+    if not changes_attempt:
+        return answer
+    attempts = cast(Table, LessonAttempt.__table__)
+    attempt = (
+        update(attempts)
+        .where(attempts.c.id == bindparam("answer_attempt_id", type_=Uuid()))
+        .values(
+            hearts_left=bindparam("attempt_hearts_left", type_=Integer()),
+            hints_used=bindparam("attempt_hints_used", type_=Integer()),
+        )
+        .cte("answered_attempt")
+    )
+    return answer.add_cte(attempt)
+
+
+async def record_answer(
+    session: AsyncSession,
+    attempt: LessonAttempt,
+    answer: Mapping[str, Any],
+    *,
+    hearts_left: int | None,
+    hints_used: int,
+) -> None:
+    """Store an answer (the columns of `_ANSWER_FIELDS` but the attempt) and the attempt's
+    hearts and hints after it, in one statement; `attempt` shows the stored values."""
+    params = {f"answer_{name}": value for name, value in answer.items()}
+    params["answer_attempt_id"] = attempt.id
+    changes_attempt = (hearts_left, hints_used) != (attempt.hearts_left, attempt.hints_used)
+    if changes_attempt:
+        params |= {"attempt_hearts_left": hearts_left, "attempt_hints_used": hints_used}
+    await session.execute(_record_answer(changes_attempt), params)
+    # Stored already: set without marking the attempt changed, so no flush repeats it.
+    set_committed_value(attempt, "hearts_left", hearts_left)
+    set_committed_value(attempt, "hints_used", hints_used)
 
 
 async def first_answers(

@@ -232,24 +232,25 @@ async def answer_exercise(
     if exercise.type in CHOICE_TYPES and typo:
         correct, typo = False, False
     number = answered + 1
-    session.add(
-        QuestionAttempt(
-            attempt_id=attempt.id,
-            exercise_id=exercise.id,
-            answer=request.answer,
-            correct=correct,
-            typo=typo,
-            used_hint=request.used_hint,
-            time_spent_ms=request.time_spent_ms,
-            attempt_number=number,
-            answered_at=now,
-        )
+    hearts_left = attempt.hearts_left
+    if not correct and hearts_left is not None:
+        hearts_left -= 1
+    await repository.record_answer(
+        session,
+        attempt,
+        {
+            "exercise_id": exercise.id,
+            "answer": request.answer,
+            "correct": correct,
+            "typo": typo,
+            "used_hint": request.used_hint,
+            "time_spent_ms": request.time_spent_ms,
+            "attempt_number": number,
+            "answered_at": now,
+        },
+        hearts_left=hearts_left,
+        hints_used=attempt.hints_used + (1 if request.used_hint else 0),
     )
-    if request.used_hint:
-        attempt.hints_used += 1
-    if not correct and attempt.hearts_left is not None:
-        attempt.hearts_left -= 1
-    await session.flush()
 
     feedback = None
     if check.message is not None:

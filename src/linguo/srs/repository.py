@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, case, delete, exists, func, select
+from sqlalchemy import (
+    DateTime,
+    Select,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert, ReturningInsert
 from sqlalchemy.sql.elements import ColumnElement
 
 from linguo.models.srs import (
@@ -83,6 +99,43 @@ async def lock_word_cards(
     return {card.word_id: card for card in (await session.scalars(stmt)) if card.word_id}
 
 
+@lru_cache(maxsize=1)
+def _create_word_cards() -> ReturningInsert[SrsCard]:
+    now = bindparam("card_now", type_=DateTime(timezone=True))
+    words = (
+        select(
+            func.gen_random_uuid(),
+            bindparam("card_user_id", type_=Uuid()),
+            VocabularyWord.id,
+            bindparam("card_origin", type_=SrsCard.__table__.c.origin.type),
+            now,
+            now,
+            now,
+        )
+        .where(VocabularyWord.id.in_(bindparam("card_word_ids", expanding=True)))
+        .order_by(VocabularyWord.id)
+    )
+    return (
+        insert(SrsCard)
+        .from_select(
+            [
+                SrsCard.id,
+                SrsCard.user_id,
+                SrsCard.word_id,
+                SrsCard.origin,
+                SrsCard.due,
+                SrsCard.created_at,
+                SrsCard.updated_at,
+            ],
+            words,
+        )
+        .on_conflict_do_nothing(constraint="uq_srs_cards_user_id_word_id")
+        .returning(SrsCard)
+        # The parameters are this statement's bound values, not rows of a bulk insert.
+        .execution_options(dml_strategy="orm")
+    )
+
+
 async def create_word_cards(
     session: AsyncSession,
     user_id: uuid.UUID,
@@ -90,19 +143,97 @@ async def create_word_cards(
     *,
     origin: CardOrigin,
     now: datetime,
-) -> None:
-    """New cards for these words in one statement (a card a concurrent review made stays)."""
+) -> dict[int, SrsCard]:
+    """New cards for those of these words that exist, in one statement, by word id.
+
+    The new rows are this transaction's until it ends, as if locked. A card that a
+    concurrent review created first is left out: lock it with `lock_word_cards`.
+    """
     if not word_ids:
+        return {}
+    params = {
+        "card_user_id": user_id,
+        "card_word_ids": sorted(set(word_ids)),
+        "card_origin": origin,
+        "card_now": now,
+    }
+    cards = await session.scalars(_create_word_cards(), params)
+    return {card.word_id: card for card in cards if card.word_id}
+
+
+# What a review changes on its card, and the values its log keeps from before it.
+REVIEWED_CARD_FIELDS = (
+    "state",
+    "step",
+    "stability",
+    "difficulty",
+    "due",
+    "last_review",
+    "reps",
+    "lapses",
+    "correct_count",
+    "incorrect_count",
+    "updated_at",
+)
+_LOG_FIELDS = (
+    "card_id",
+    "user_id",
+    "rating",
+    "source",
+    "reviewed_at",
+    "duration_ms",
+    "state_before",
+    "state_after",
+    "stability_before",
+    "stability_after",
+    "difficulty_before",
+    "difficulty_after",
+    "due_before",
+    "due_after",
+)
+
+
+@lru_cache(maxsize=1)
+def _record_review() -> Insert:
+    # Parameters are named apart from the columns: an UPDATE would take a parameter named
+    # like a column as a value to set.
+    # Table statements (not ORM ones): several reviews are sent as one executemany.
+    cards, logs = cast(Table, SrsCard.__table__), cast(Table, ReviewLog.__table__)
+    card = (
+        update(cards)
+        .where(cards.c.id == bindparam("log_card_id", type_=Uuid()))
+        .values(
+            {
+                name: bindparam(f"card_{name}", type_=cards.c[name].type)
+                for name in REVIEWED_CARD_FIELDS
+            }
+        )
+        .cte("reviewed_card")
+    )
+    log = insert(logs).values(
+        {name: bindparam(f"log_{name}", type_=logs.c[name].type) for name in _LOG_FIELDS}
+    )
+    return log.add_cte(card)
+
+
+async def record_reviews(
+    session: AsyncSession, reviews: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
+) -> None:
+    """Store reviews: each card's new values (REVIEWED_CARD_FIELDS) and its log's row.
+
+    One statement per card updates the card and appends its log, built once and sent
+    together: no unit of work, and half the statements of an ORM flush.
+    """
+    if not reviews:
         return
     rows = [
-        {"id": uuid.uuid4(), "user_id": user_id, "word_id": word_id, "origin": origin, "due": now}
-        for word_id in sorted(set(word_ids))
+        {
+            **{f"card_{name}": value for name, value in card.items()},
+            **{f"log_{name}": value for name, value in log.items()},
+        }
+        for card, log in reviews
     ]
-    await session.execute(
-        insert(SrsCard)
-        .values(rows)
-        .on_conflict_do_nothing(constraint="uq_srs_cards_user_id_word_id")
-    )
+    await session.execute(_record_review(), rows)
 
 
 async def lock_flashcard_card(session: AsyncSession, flashcard_id: uuid.UUID) -> SrsCard | None:

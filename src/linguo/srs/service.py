@@ -13,16 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from linguo.config import Settings
 from linguo.core.errors import NotFound
 from linguo.core.events import events
 from linguo.models.identity import User
-from linguo.models.srs import CardOrigin, CardState, ReviewLog, ReviewSource, SrsCard, SrsProfile
+from linguo.models.srs import CardOrigin, CardState, ReviewSource, SrsCard, SrsProfile
 from linguo.models.vocabulary import PartOfSpeech
 from linguo.srs import optimizer, repository, scheduling
 from linguo.srs.scheduling import DEFAULT_PARAMETERS, SchedulerConfig
@@ -231,16 +233,20 @@ async def _lock_word_cards(
     now: datetime,
 ) -> dict[int, SrsCard]:
     """The learner's cards for these words, locked, created first for words they have none
-    of; words that do not exist are left out. A card's word exists (foreign key), so only
-    the missing ones are looked up."""
+    of; words that do not exist are left out. Reviewing a known word takes one statement, a
+    new word two."""
     cards = await repository.lock_word_cards(session, user_id, word_ids)
     missing = [word_id for word_id in word_ids if word_id not in cards]
     if missing:
-        existing = list(await vocabulary_repository.get_words(session, missing))
-        await repository.create_word_cards(
-            session, user_id, existing, origin=_ORIGINS[source], now=now
+        cards.update(
+            await repository.create_word_cards(
+                session, user_id, missing, origin=_ORIGINS[source], now=now
+            )
         )
-        cards.update(await repository.lock_word_cards(session, user_id, existing))
+        # Cards a concurrent review created since the first lock (or words that do not exist)
+        raced = [word_id for word_id in missing if word_id not in cards]
+        if raced:
+            cards.update(await repository.lock_word_cards(session, user_id, raced))
     return cards
 
 
@@ -263,16 +269,15 @@ async def record_practice(
         return {}
     cards = await _lock_word_cards(session, user.id, list(outcomes), source=source, now=now)
     config = (await get_learner_settings(session, user.id, settings)).scheduler_config(settings)
-    reviewed: dict[int, ReviewOutcome] = {}
     ratings = {word_id: PRACTICE_RATINGS[outcome] for word_id, outcome in outcomes.items()}
-    for word_id in sorted(cards):
-        reviewed[word_id] = _schedule(
-            session, user, cards[word_id], ratings[word_id], config, source, None, now
-        )
-    await session.flush()
-    for word_id in sorted(reviewed):
-        await _publish_review(session, user, reviewed[word_id], ratings[word_id], source, now)
-    return reviewed
+    reviews = {
+        word_id: _schedule(user, cards[word_id], ratings[word_id], config, source, None, now)
+        for word_id in sorted(cards)
+    }
+    await _store(session, list(reviews.values()))
+    for word_id, review in reviews.items():
+        await _publish_review(session, user, review.outcome, ratings[word_id], source, now)
+    return {word_id: review.outcome for word_id, review in reviews.items()}
 
 
 async def review_card(
@@ -288,14 +293,22 @@ async def review_card(
 ) -> ReviewOutcome:
     """Schedule a locked card with py-fsrs and append its review log."""
     config = (await get_learner_settings(session, user.id, settings)).scheduler_config(settings)
-    outcome = _schedule(session, user, card, rating, config, source, duration_ms, now)
-    await session.flush()
-    await _publish_review(session, user, outcome, rating, source, now)
-    return outcome
+    review = _schedule(user, card, rating, config, source, duration_ms, now)
+    await _store(session, [review])
+    await _publish_review(session, user, review.outcome, rating, source, now)
+    return review.outcome
+
+
+@dataclass(frozen=True, slots=True)
+class _Review:
+    """A review computed but not stored yet: the card's new values and its log's row."""
+
+    outcome: ReviewOutcome
+    card_values: dict[str, Any]
+    log: dict[str, Any]
 
 
 def _schedule(
-    session: AsyncSession,
     user: User,
     card: SrsCard,
     rating: int,
@@ -303,49 +316,58 @@ def _schedule(
     source: ReviewSource,
     duration_ms: int | None,
     now: datetime,
-) -> ReviewOutcome:
-    """Apply one review to a locked card and add its log to the session (not flushed)."""
-    before_state, before_stability, before_difficulty = card.state, card.stability, card.difficulty
-    before_due = card.due
+) -> _Review:
+    """Apply one review to a locked card with py-fsrs (nothing stored yet)."""
     scheduled = scheduling.review(config, card, rating, now)
-
-    card.state = scheduling.card_state(scheduled)
-    card.step = scheduled.step
-    card.stability = scheduled.stability
-    card.difficulty = scheduled.difficulty
-    card.due = scheduled.due
-    card.last_review = scheduled.last_review
-    card.reps += 1
-    if rating == 0:
-        card.incorrect_count += 1
-        if before_state is CardState.REVIEW:
-            card.lapses += 1
-    else:
-        card.correct_count += 1
     assert scheduled.stability is not None and scheduled.difficulty is not None
-    session.add(
-        ReviewLog(
-            card_id=card.id,
-            user_id=user.id,
-            rating=rating,
-            source=source,
-            reviewed_at=now,
-            duration_ms=duration_ms,
-            state_before=before_state,
-            state_after=card.state,
-            stability_before=before_stability,
-            stability_after=scheduled.stability,
-            difficulty_before=before_difficulty,
-            difficulty_after=scheduled.difficulty,
-            due_before=before_due,
-            due_after=scheduled.due,
-        )
-    )
-    return ReviewOutcome(
+    state = scheduling.card_state(scheduled)
+    wrong = rating == 0
+    values = {
+        "state": state,
+        "step": scheduled.step,
+        "stability": scheduled.stability,
+        "difficulty": scheduled.difficulty,
+        "due": scheduled.due,
+        "last_review": scheduled.last_review,
+        "reps": card.reps + 1,
+        "lapses": card.lapses + (1 if wrong and card.state is CardState.REVIEW else 0),
+        "correct_count": card.correct_count + (0 if wrong else 1),
+        "incorrect_count": card.incorrect_count + (1 if wrong else 0),
+        "updated_at": now,
+    }
+    log = {
+        "card_id": card.id,
+        "user_id": user.id,
+        "rating": rating,
+        "source": source,
+        "reviewed_at": now,
+        "duration_ms": duration_ms,
+        "state_before": card.state,
+        "state_after": state,
+        "stability_before": card.stability,
+        "stability_after": scheduled.stability,
+        "difficulty_before": card.difficulty,
+        "difficulty_after": scheduled.difficulty,
+        "due_before": card.due,
+        "due_after": scheduled.due,
+    }
+    outcome = ReviewOutcome(
         card=card,
         scheduled_days=max((scheduled.due - now).days, 0),
-        first_review=before_state is CardState.NEW,
+        first_review=card.state is CardState.NEW,
     )
+    return _Review(outcome=outcome, card_values=values, log=log)
+
+
+async def _store(session: AsyncSession, reviews: list[_Review]) -> None:
+    """Store computed reviews, then show the new values on the session's cards."""
+    await repository.record_reviews(
+        session, [(review.card_values, review.log) for review in reviews]
+    )
+    for review in reviews:
+        for name, value in review.card_values.items():
+            # Stored already: set without marking the card changed, so no flush repeats it.
+            set_committed_value(review.outcome.card, name, value)
 
 
 async def _publish_review(
