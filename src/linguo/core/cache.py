@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -160,18 +160,28 @@ def create_cache(settings: Settings) -> Cache:
     return RedisCache(Redis.from_url(settings.redis_url, decode_responses=True))
 
 
+# Read and bumped on most requests: built once, with the name as a bound parameter.
+_GENERATION_NAME = bindparam("generation_name", type_=String())
+_READ_GENERATION = select(CacheGeneration.generation).where(
+    CacheGeneration.name == _GENERATION_NAME
+)
+_BUMP_GENERATION = (
+    insert(CacheGeneration)
+    .values(name=_GENERATION_NAME, generation=2)
+    .on_conflict_do_update(
+        index_elements=[CacheGeneration.name],
+        set_={"generation": CacheGeneration.generation + 1},
+    )
+)
+
+
 async def cache_generation(session: AsyncSession, name: str) -> int:
     """The current generation of a cached catalogue (1 until it first changes)."""
-    stmt = select(CacheGeneration.generation).where(CacheGeneration.name == name)
-    generation = (await session.execute(stmt)).scalar_one_or_none()
+    params = {"generation_name": name}
+    generation = (await session.execute(_READ_GENERATION, params)).scalar_one_or_none()
     return 1 if generation is None else int(generation)
 
 
 async def bump_cache_generation(session: AsyncSession, name: str) -> None:
     """Invalidate every cached answer about `name`, atomically with the caller's change."""
-    stmt = insert(CacheGeneration).values(name=name, generation=2)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[CacheGeneration.name],
-        set_={"generation": CacheGeneration.generation + 1},
-    )
-    await session.execute(stmt)
+    await session.execute(_BUMP_GENERATION, {"generation_name": name})

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Select,
     SmallInteger,
     String,
+    Uuid,
     bindparam,
     case,
     func,
@@ -69,6 +70,14 @@ def _remember(session: AsyncSession, name: str, key: object, value: object) -> N
     session.info.setdefault(name, {})[key] = (_innermost_transaction(session), value)
 
 
+_LOCK_PROFILE = (
+    select(GamificationProfile)
+    .where(GamificationProfile.user_id == bindparam("profile_user_id", type_=Uuid()))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 async def lock_profile(session: AsyncSession, user_id: uuid.UUID) -> GamificationProfile:
     """The learner's profile row, created if missing and locked FOR UPDATE until the commit.
 
@@ -78,18 +87,13 @@ async def lock_profile(session: AsyncSession, user_id: uuid.UUID) -> Gamificatio
     locked: GamificationProfile | None = _remembered(session, _LOCKED_PROFILES, user_id)
     if locked is not None:
         return locked
-    stmt = (
-        select(GamificationProfile)
-        .where(GamificationProfile.user_id == user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    profile = (await session.execute(stmt)).scalar_one_or_none()
+    params = {"profile_user_id": user_id}
+    profile = (await session.execute(_LOCK_PROFILE, params)).scalar_one_or_none()
     if profile is None:
         await session.execute(
             insert(GamificationProfile).values(user_id=user_id).on_conflict_do_nothing()
         )
-        profile = (await session.execute(stmt)).scalar_one()
+        profile = (await session.execute(_LOCK_PROFILE, params)).scalar_one()
     _remember(session, _LOCKED_PROFILES, user_id, profile)
     return profile
 

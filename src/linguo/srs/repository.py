@@ -78,6 +78,18 @@ async def lock_profile(
     return (await session.execute(stmt)).scalar_one()
 
 
+_LOCK_WORD_CARDS = (
+    select(SrsCard)
+    .where(
+        SrsCard.user_id == bindparam("card_user_id", type_=Uuid()),
+        SrsCard.word_id.in_(bindparam("card_word_ids", expanding=True)),
+    )
+    .order_by(SrsCard.word_id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 async def lock_word_cards(
     session: AsyncSession, user_id: uuid.UUID, word_ids: Sequence[int]
 ) -> dict[int, SrsCard]:
@@ -89,14 +101,9 @@ async def lock_word_cards(
     """
     if not word_ids:
         return {}
-    stmt = (
-        select(SrsCard)
-        .where(SrsCard.user_id == user_id, SrsCard.word_id.in_(sorted(set(word_ids))))
-        .order_by(SrsCard.word_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {card.word_id: card for card in (await session.scalars(stmt)) if card.word_id}
+    params = {"card_user_id": user_id, "card_word_ids": sorted(set(word_ids))}
+    cards = await session.scalars(_LOCK_WORD_CARDS, params)
+    return {card.word_id: card for card in cards if card.word_id}
 
 
 @lru_cache(maxsize=1)
