@@ -595,6 +595,38 @@ async def test_concurrent_finishes_award_once_and_answers_share_hearts(
     assert await scalar(database, "SELECT attempts_finished FROM lesson_progress") == 1
 
 
+async def test_simultaneous_answers_to_one_exercise_are_numbered_in_turn(
+    client: httpx.AsyncClient, database: Database, spanish: str, learner: dict[str, str]
+) -> None:
+    """A double-submitted answer waits for the first one and is counted as the second try."""
+    first = lessons_of(await outline(client, spanish, learner))[0]
+    attempt = (await client.post(f"{API}/lessons/{first['id']}/start", headers=learner)).json()
+    exercise = attempt["exercises"][0]
+    racing = await asyncio.gather(
+        *(answer(client, attempt["attempt_id"], exercise["id"], "wrong", learner) for _ in "ab")
+    )
+    assert [response.status_code for response in racing] == [200, 200]
+    assert sorted(response.json()["attempt_number"] for response in racing) == [1, 2]
+    assert sorted(response.json()["hearts_left"] for response in racing) == [
+        attempt["hearts"] - 2,
+        attempt["hearts"] - 1,
+    ]
+    numbers = await _stored_answer_numbers(database, attempt["attempt_id"])
+    assert numbers == [1, 2]
+
+
+async def _stored_answer_numbers(database: Database, attempt_id: str) -> list[int]:
+    async with database.session() as session:
+        rows = await session.execute(
+            text(
+                "SELECT attempt_number FROM question_attempts WHERE attempt_id = :a"
+                " ORDER BY attempt_number"
+            ),
+            {"a": uuid.UUID(attempt_id)},
+        )
+        return [row[0] for row in rows]
+
+
 async def test_listening_exercises_play_synthesised_audio(
     client: httpx.AsyncClient, app: FastAPI, database: Database, learner: dict[str, str]
 ) -> None:

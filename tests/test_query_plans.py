@@ -450,7 +450,7 @@ async def test_finishing_a_lesson_logs_its_words_in_a_few_statements(
 async def test_an_answer_runs_a_fixed_small_number_of_statements(
     app: FastAPI, client: httpx.AsyncClient, database: Database, user_factory: UserFactory
 ) -> None:
-    """The learner, the attempt's lock, the exercise with its earlier answers, the answer."""
+    """The learner, the attempt's lock with the exercise, the answer with its heart."""
     _, headers, _ = await user_factory()
     course_id = await import_demo_course(app, database)
     course = (await client.get(f"{API}/courses/{course_id}", headers=headers)).json()
@@ -467,8 +467,9 @@ async def test_an_answer_runs_a_fixed_small_number_of_statements(
         assert response.status_code == 200 and response.json()["correct"] is False, response.text
         counts.append(len(statements))
     # A wrong answer also takes a heart, in the answer's statement. 6 before the exercise and
-    # its earlier answers were read together, 5 before the heart came with the answer.
-    assert counts == [4, 4], counts
+    # its earlier answers were read together, 5 before the heart came with the answer, 4
+    # before the exercise came with the attempt's lock and the answer counted its own number.
+    assert counts == [3, 3], counts
     attempt_id = uuid.UUID(attempt["attempt_id"])
     hearts = await scalar(
         database, "SELECT hearts_left FROM lesson_attempts WHERE id = :a", a=attempt_id

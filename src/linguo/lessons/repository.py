@@ -12,7 +12,7 @@ from sqlalchemy import Integer, Select, Table, Uuid, and_, bindparam, func, sele
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import ReturningInsert
 
 from linguo.content.repository import lesson_is_playable
 from linguo.models.content import (
@@ -97,26 +97,27 @@ async def lock_attempt(
 
 
 @lru_cache(maxsize=1)
-def _exercise_and_answers_so_far() -> Select[Exercise, int]:
-    exercise_id = bindparam("exercise_id", type_=Uuid())
-    answered = (
-        select(func.count())
+def _lock_attempt_with_exercise() -> Select[LessonAttempt, Exercise]:
+    # The exercise is content, read along with the lock: it does not change with the attempt.
+    return (
+        select(LessonAttempt, Exercise)
+        .outerjoin(Exercise, Exercise.id == bindparam("exercise_id", type_=Uuid()))
         .where(
-            QuestionAttempt.attempt_id == bindparam("attempt_id", type_=Uuid()),
-            QuestionAttempt.exercise_id == exercise_id,
+            LessonAttempt.id == bindparam("attempt_id", type_=Uuid()),
+            LessonAttempt.user_id == bindparam("attempt_user_id", type_=Uuid()),
         )
-        .scalar_subquery()
+        .with_for_update(of=LessonAttempt)
+        .execution_options(populate_existing=True)
     )
-    return select(Exercise, answered).where(Exercise.id == exercise_id)
 
 
-async def exercise_and_answers_so_far(
-    session: AsyncSession, attempt_id: uuid.UUID, exercise_id: uuid.UUID
-) -> tuple[Exercise | None, int]:
-    """An exercise by id, and how many answers the attempt already has for it (one query)."""
-    params = {"attempt_id": attempt_id, "exercise_id": exercise_id}
-    row = (await session.execute(_exercise_and_answers_so_far(), params)).first()
-    return (None, 0) if row is None else (row[0], int(row[1]))
+async def lock_attempt_with_exercise(
+    session: AsyncSession, attempt_id: uuid.UUID, user_id: uuid.UUID, exercise_id: uuid.UUID
+) -> tuple[LessonAttempt | None, Exercise | None]:
+    """The learner's attempt, locked (as `lock_attempt`), and an exercise by id: one query."""
+    params = {"attempt_id": attempt_id, "attempt_user_id": user_id, "exercise_id": exercise_id}
+    row = (await session.execute(_lock_attempt_with_exercise(), params)).first()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 _ANSWER_FIELDS = (
@@ -127,19 +128,29 @@ _ANSWER_FIELDS = (
     "typo",
     "used_hint",
     "time_spent_ms",
-    "attempt_number",
     "answered_at",
 )
 
 
 @lru_cache(maxsize=2)
-def _record_answer(changes_attempt: bool) -> Insert:
+def _record_answer(changes_attempt: bool) -> ReturningInsert[int]:
     # Parameters are named apart from the columns: an UPDATE would take a parameter named
     # like a column as a value to set.
     answers = cast(Table, QuestionAttempt.__table__)
-    answer = insert(answers).values(
-        {name: bindparam(f"answer_{name}", type_=answers.c[name].type) for name in _ANSWER_FIELDS}
+    values: dict[str, Any] = {
+        name: bindparam(f"answer_{name}", type_=answers.c[name].type) for name in _ANSWER_FIELDS
+    }
+    # Counted in the statement, after the attempt's lock: it sees a concurrent answer to the
+    # same attempt that committed while this one waited.
+    values["attempt_number"] = (
+        select(func.count() + 1)
+        .where(
+            answers.c.attempt_id == values["attempt_id"],
+            answers.c.exercise_id == values["exercise_id"],
+        )
+        .scalar_subquery()
     )
+    answer = insert(answers).values(values).returning(answers.c.attempt_number)
     if not changes_attempt:
         return answer
     attempts = cast(Table, LessonAttempt.__table__)
@@ -162,18 +173,22 @@ async def record_answer(
     *,
     hearts_left: int | None,
     hints_used: int,
-) -> None:
+) -> int:
     """Store an answer (the columns of `_ANSWER_FIELDS` but the attempt) and the attempt's
-    hearts and hints after it, in one statement; `attempt` shows the stored values."""
+    hearts and hints after it, in one statement; `attempt` shows the stored values.
+
+    Returns the answer's `attempt_number`: 1 for the first answer to its exercise.
+    """
     params = {f"answer_{name}": value for name, value in answer.items()}
     params["answer_attempt_id"] = attempt.id
     changes_attempt = (hearts_left, hints_used) != (attempt.hearts_left, attempt.hints_used)
     if changes_attempt:
         params |= {"attempt_hearts_left": hearts_left, "attempt_hints_used": hints_used}
-    await session.execute(_record_answer(changes_attempt), params)
+    number = (await session.execute(_record_answer(changes_attempt), params)).scalar_one()
     # Stored already: set without marking the attempt changed, so no flush repeats it.
     set_committed_value(attempt, "hearts_left", hearts_left)
     set_committed_value(attempt, "hints_used", hints_used)
+    return int(number)
 
 
 async def first_answers(

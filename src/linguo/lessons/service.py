@@ -214,16 +214,17 @@ async def answer_exercise(
     now: datetime,
 ) -> AnswerResult:
     """Check one answer of an attempt, record it, and charge a heart when it is wrong."""
-    attempt = await _locked_attempt(session, user, attempt_id)
+    attempt, exercise = await repository.lock_attempt_with_exercise(
+        session, attempt_id, user.id, request.exercise_id
+    )
+    if attempt is None:
+        raise NotFound("No such attempt.")
     if attempt.finished_at is not None:
         raise AttemptFinished("This attempt is finished; start the lesson again.")
     if request.exercise_id not in attempt.exercise_ids:
         raise NotInAttempt("That exercise is not part of this attempt.")
     if attempt.hearts_left == 0:
         raise OutOfHearts("No hearts left: finish this attempt and try again.")
-    exercise, answered = await repository.exercise_and_answers_so_far(
-        session, attempt.id, request.exercise_id
-    )
     if exercise is None:  # deleted by an editor since the attempt started
         raise NotInAttempt("That exercise no longer exists.")
 
@@ -231,11 +232,10 @@ async def answer_exercise(
     correct, typo = check.correct, check.typo
     if exercise.type in CHOICE_TYPES and typo:
         correct, typo = False, False
-    number = answered + 1
     hearts_left = attempt.hearts_left
     if not correct and hearts_left is not None:
         hearts_left -= 1
-    await repository.record_answer(
+    number = await repository.record_answer(
         session,
         attempt,
         {
@@ -245,7 +245,6 @@ async def answer_exercise(
             "typo": typo,
             "used_hint": request.used_hint,
             "time_spent_ms": request.time_spent_ms,
-            "attempt_number": number,
             "answered_at": now,
         },
         hearts_left=hearts_left,
