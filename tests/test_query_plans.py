@@ -361,9 +361,12 @@ async def test_a_queue_review_runs_a_fixed_small_number_of_statements(
     user, headers, _ = await user_factory()
     await seed_cards(database, uuid.UUID(user["id"]), cards=40, due_now=20, logs_per_card=3)
     queue = (await client.get(f"{API}/progress/queue?limit=20", headers=headers)).json()
+    goal = await client.patch(f"{API}/me/goals", headers=headers, json={"daily_xp": 1})
+    assert goal.status_code == 200, goal.text
     counts = []
-    # The first review of the week also joins a league, the fifth of the day counts it for
-    # the streak; the others, before and after, are steady.
+    # The first review of the week also joins a league and reaches the daily goal (gems),
+    # the fifth of the day counts it for the streak; the others, before and after, are
+    # steady: the goal's gems are not tried again.
     for item in queue[:7]:
         with captured_statements(app) as statements:
             response = await client.post(

@@ -116,6 +116,7 @@ class XpRecorded:
     league_counted: bool
     day_xp: int
     day_awards_of_source: int
+    daily_goal_rewarded: bool
 
 
 # Bound parameters of the award statement, which is built once (see _award_statement).
@@ -195,10 +196,20 @@ def _award_statement(boostable: bool) -> Select[tuple[Any, ...]]:
         .returning(LeagueMembership.user_id)
         .cte("league")
     )
+    goal_rewarded = (
+        select(GemTransaction.id)
+        .where(
+            GemTransaction.user_id == _AWARD_USER,
+            GemTransaction.source == GemSource.DAILY_GOAL,
+            GemTransaction.reference == bindparam("award_goal_reference", type_=String()),
+        )
+        .exists()
+    )
     return select(
         func.coalesce(added, 0),
         select(total.c.total_xp).scalar_subquery(),
         select(league.c.user_id).exists(),
+        goal_rewarded,
         func.coalesce(func.sum(XpLedgerEntry.amount), 0),
         func.count().filter(XpLedgerEntry.source == _AWARD_SOURCE),
     ).where(XpLedgerEntry.user_id == _AWARD_USER, XpLedgerEntry.local_date == _AWARD_DAY)
@@ -214,6 +225,7 @@ async def record_xp(
     boost: tuple[str, int] | None,
     local_date: date,
     week_start: date,
+    daily_goal_reference: str,
     at: datetime,
 ) -> XpRecorded:
     """Append an award unless (user, source, reference) exists, and count it everywhere.
@@ -223,7 +235,8 @@ async def record_xp(
     week's XP. The day's sums are read from the snapshot before the insert (PostgreSQL's
     rule for such CTEs), so the new row is added to them here. A learner without an
     unsettled membership of the week is not counted in a league (`league_counted` False):
-    joining one is leagues' business.
+    joining one is leagues' business. `daily_goal_rewarded` tells whether the day's
+    daily-goal gems (reference `daily_goal_reference`) were credited already.
     """
     # The parameters are named apart from the columns: an UPDATE would take a parameter
     # named like one of its table's columns as a value to set.
@@ -234,12 +247,13 @@ async def record_xp(
         "award_base": base_amount,
         "award_day": local_date,
         "award_week": week_start,
+        "award_goal_reference": daily_goal_reference,
         "award_at": at,
     }
     if boost is not None:
         params["award_boost_item"], params["award_boost_multiplier"] = boost
     row = (await session.execute(_award_statement(boost is not None), params)).one()
-    amount, total_xp, league_counted, day_xp, awards = row
+    amount, total_xp, league_counted, goal_rewarded, day_xp, awards = row
     added = amount > 0
     if added:  # xp_awarded answers from this until the (sub)transaction ends
         _remember(session, _RECORDED_AWARDS, (user_id, source, reference), int(amount))
@@ -249,6 +263,7 @@ async def record_xp(
         league_counted=bool(league_counted),
         day_xp=int(day_xp) + int(amount),
         day_awards_of_source=int(awards) + (1 if added else 0),
+        daily_goal_rewarded=bool(goal_rewarded),
     )
 
 

@@ -203,6 +203,7 @@ async def award_xp(
         boost=(BOOST_ITEM_ID, BOOST_MULTIPLIER) if source in BOOSTED_SOURCES else None,
         local_date=day,
         week_start=leagues.week_start(at),
+        daily_goal_reference=day.isoformat(),
         at=at,
     )
     if today.amount == 0:
@@ -210,7 +211,7 @@ async def award_xp(
     set_committed_value(user, "total_xp", today.total_xp)
     if not today.league_counted:
         await leagues.join_with_xp(session, user_id, today.amount, at)
-    if today.day_xp >= profile.daily_xp_goal:
+    if today.day_xp >= profile.daily_xp_goal and not today.daily_goal_rewarded:
         await earn_gems(
             session,
             profile,
