@@ -81,6 +81,31 @@ async def release_connection(session: AsyncSession) -> None:
     await session.commit()
 
 
+def _innermost_transaction(session: AsyncSession) -> object | None:
+    sync = session.sync_session
+    return sync.get_nested_transaction() or sync.get_transaction()
+
+
+def remember(session: AsyncSession, name: str, key: object, value: object) -> None:
+    """Keep `value` under (`name`, `key`) until the current (sub)transaction ends.
+
+    For what a repository learnt in this transaction and must not ask again: a row it
+    locked, a row it read along with another, an award it made.
+    """
+    session.info.setdefault(name, {})[key] = (_innermost_transaction(session), value)
+
+
+def remembered(session: AsyncSession, name: str, key: object, default: Any = None) -> Any:
+    """What `remember` kept under (`name`, `key`) in the current (sub)transaction, else
+    `default`. A savepoint rolled back undoes its writes and releases its row locks: a value
+    kept in one never counts outside it."""
+    known = session.info.get(name, {}).get(key)
+    transaction = _innermost_transaction(session)
+    if known is None or transaction is None or known[0] is not transaction:
+        return default
+    return known[1]
+
+
 def async_database_url(url: str) -> str:
     """Normalise a PostgreSQL URL to the asyncpg driver."""
     parsed = make_url(url)

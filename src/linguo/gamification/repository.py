@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linguo.core.db import remember, remembered
 from linguo.models.gamification import (
     GamificationProfile,
     GemSource,
@@ -47,29 +48,6 @@ _LOCKED_PROFILES = "linguo.gamification.locked_profiles"
 _RECORDED_AWARDS = "linguo.gamification.recorded_awards"
 
 
-def _innermost_transaction(session: AsyncSession) -> object | None:
-    sync = session.sync_session
-    return sync.get_nested_transaction() or sync.get_transaction()
-
-
-def _remembered(session: AsyncSession, name: str, key: object) -> Any | None:
-    """What `_remember` kept under `key` in the current (sub)transaction, else None.
-
-    A savepoint rolled back undoes its writes and releases its row locks: a value kept in
-    one never counts outside it.
-    """
-    known = session.info.get(name, {}).get(key)
-    transaction = _innermost_transaction(session)
-    if known is None or transaction is None or known[0] is not transaction:
-        return None
-    return known[1]
-
-
-def _remember(session: AsyncSession, name: str, key: object, value: object) -> None:
-    """Keep `value` under `key` until the current (sub)transaction ends (see _remembered)."""
-    session.info.setdefault(name, {})[key] = (_innermost_transaction(session), value)
-
-
 _LOCK_PROFILE = (
     select(GamificationProfile)
     .where(GamificationProfile.user_id == bindparam("profile_user_id", type_=Uuid()))
@@ -84,7 +62,7 @@ async def lock_profile(session: AsyncSession, user_id: uuid.UUID) -> Gamificatio
     Locking it again in the same transaction (XP, then achievements, of one event) costs no
     statement: the row is locked already and the session holds its current state.
     """
-    locked: GamificationProfile | None = _remembered(session, _LOCKED_PROFILES, user_id)
+    locked: GamificationProfile | None = remembered(session, _LOCKED_PROFILES, user_id)
     if locked is not None:
         return locked
     params = {"profile_user_id": user_id}
@@ -94,7 +72,7 @@ async def lock_profile(session: AsyncSession, user_id: uuid.UUID) -> Gamificatio
             insert(GamificationProfile).values(user_id=user_id).on_conflict_do_nothing()
         )
         profile = (await session.execute(_LOCK_PROFILE, params)).scalar_one()
-    _remember(session, _LOCKED_PROFILES, user_id, profile)
+    remember(session, _LOCKED_PROFILES, user_id, profile)
     return profile
 
 
@@ -256,7 +234,7 @@ async def record_xp(
     amount, total_xp, league_counted, goal_rewarded, day_xp, awards = row
     added = amount > 0
     if added:  # xp_awarded answers from this until the (sub)transaction ends
-        _remember(session, _RECORDED_AWARDS, (user_id, source, reference), int(amount))
+        remember(session, _RECORDED_AWARDS, (user_id, source, reference), int(amount))
     return XpRecorded(
         amount=int(amount),
         total_xp=total_xp,
@@ -282,7 +260,7 @@ async def xp_awarded(
 
     An award recorded in the current (sub)transaction is known without a query.
     """
-    known: int | None = _remembered(session, _RECORDED_AWARDS, (user_id, source, reference))
+    known: int | None = remembered(session, _RECORDED_AWARDS, (user_id, source, reference))
     if known is not None:
         return known
     stmt = select(XpLedgerEntry.amount).where(

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert, ReturningInsert
 from sqlalchemy.sql.elements import ColumnElement
 
+from linguo.core.db import remember, remembered
 from linguo.models.srs import (
     CardOrigin,
     CardState,
@@ -41,8 +42,19 @@ from linguo.models.vocabulary import VocabularyWord
 SECONDS_PER_DAY = 86_400
 
 
+# The learner's settings row (or None: never stored), when read along with their cards.
+_PROFILES = "linguo.srs.profiles"
+_UNKNOWN = object()
+
+
 async def get_profile(session: AsyncSession, user_id: uuid.UUID) -> SrsProfile | None:
-    """The learner's stored settings, if they ever changed or were fitted."""
+    """The learner's stored settings, if they ever changed or were fitted.
+
+    Known without a query when this transaction locked some of the learner's cards.
+    """
+    known = remembered(session, _PROFILES, user_id, _UNKNOWN)
+    if known is not _UNKNOWN:
+        return cast(SrsProfile | None, known)
     return await session.get(SrsProfile, user_id)
 
 
@@ -75,17 +87,21 @@ async def lock_profile(
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return (await session.execute(stmt)).scalar_one()
+    profile = (await session.execute(stmt)).scalar_one()
+    remember(session, _PROFILES, user_id, profile)
+    return profile
 
 
 _LOCK_WORD_CARDS = (
-    select(SrsCard)
+    # The learner's settings come along (scheduling needs them), the cards alone are locked.
+    select(SrsCard, SrsProfile)
+    .outerjoin(SrsProfile, SrsProfile.user_id == SrsCard.user_id)
     .where(
         SrsCard.user_id == bindparam("card_user_id", type_=Uuid()),
         SrsCard.word_id.in_(bindparam("card_word_ids", expanding=True)),
     )
     .order_by(SrsCard.word_id)
-    .with_for_update()
+    .with_for_update(of=SrsCard)
     .execution_options(populate_existing=True)
 )
 
@@ -102,8 +118,10 @@ async def lock_word_cards(
     if not word_ids:
         return {}
     params = {"card_user_id": user_id, "card_word_ids": sorted(set(word_ids))}
-    cards = await session.scalars(_LOCK_WORD_CARDS, params)
-    return {card.word_id: card for card in cards if card.word_id}
+    rows = (await session.execute(_LOCK_WORD_CARDS, params)).all()
+    if rows:
+        remember(session, _PROFILES, user_id, rows[0][1])
+    return {card.word_id: card for card, _ in rows if card.word_id}
 
 
 @lru_cache(maxsize=1)
