@@ -10,6 +10,8 @@ from typing import Any, cast
 
 from sqlalchemy import (
     DateTime,
+    Float,
+    Integer,
     Select,
     Table,
     Uuid,
@@ -325,7 +327,10 @@ async def get_word_card(session: AsyncSession, user_id: uuid.UUID, word_id: int)
 
 
 def retrievability_expression(
-    now: datetime, *, decay: float, factor: float
+    now: datetime | ColumnElement[datetime],
+    *,
+    decay: float | ColumnElement[float],
+    factor: float | ColumnElement[float],
 ) -> ColumnElement[float]:
     """SQL for py-fsrs's retrievability at `now` (whole elapsed days, as py-fsrs counts)."""
     elapsed_days = func.greatest(
@@ -338,6 +343,27 @@ def _subject_filter(include_flashcards: bool) -> ColumnElement[bool]:
     return SrsCard.word_id.is_not(None) if not include_flashcards else SrsCard.id.is_not(None)
 
 
+@lru_cache(maxsize=2)
+def _due_cards(include_flashcards: bool) -> Select[SrsCard, float, VocabularyWord]:
+    risk = retrievability_expression(
+        bindparam("queue_now", type_=DateTime(timezone=True)),
+        decay=bindparam("queue_decay", type_=Float()),
+        factor=bindparam("queue_factor", type_=Float()),
+    ).label("retrievability")
+    return (
+        select(SrsCard, risk, VocabularyWord)
+        .outerjoin(VocabularyWord, VocabularyWord.id == SrsCard.word_id)
+        .where(
+            SrsCard.user_id == bindparam("queue_user_id", type_=Uuid()),
+            SrsCard.state != CardState.NEW,
+            SrsCard.due <= bindparam("queue_now"),
+            _subject_filter(include_flashcards),
+        )
+        .order_by(risk.asc(), SrsCard.due.asc(), SrsCard.id)
+        .limit(bindparam("queue_limit", type_=Integer()))
+    )
+
+
 async def due_cards(
     session: AsyncSession,
     user_id: uuid.UUID,
@@ -347,23 +373,20 @@ async def due_cards(
     factor: float,
     limit: int,
     include_flashcards: bool,
-) -> list[tuple[SrsCard, float]]:
-    """Reviewed cards due by `now`, least likely to be recalled first, with that likelihood."""
+) -> list[tuple[SrsCard, float, VocabularyWord | None]]:
+    """Reviewed cards due by `now`, least likely to be recalled first, with that likelihood
+    and the card's word (None for a flashcard)."""
     if limit <= 0:
         return []
-    risk = retrievability_expression(now, decay=decay, factor=factor).label("retrievability")
-    stmt = (
-        select(SrsCard, risk)
-        .where(
-            SrsCard.user_id == user_id,
-            SrsCard.state != CardState.NEW,
-            SrsCard.due <= now,
-            _subject_filter(include_flashcards),
-        )
-        .order_by(risk.asc(), SrsCard.due.asc(), SrsCard.id)
-        .limit(limit)
-    )
-    return [(card, float(value)) for card, value in await session.execute(stmt)]
+    params = {
+        "queue_user_id": user_id,
+        "queue_now": now,
+        "queue_decay": decay,
+        "queue_factor": factor,
+        "queue_limit": limit,
+    }
+    rows = await session.execute(_due_cards(include_flashcards), params)
+    return [(card, float(value), word) for card, value, word in rows]
 
 
 async def count_due(
@@ -379,17 +402,13 @@ async def count_due(
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def new_cards(
-    session: AsyncSession, user_id: uuid.UUID, *, limit: int, include_flashcards: bool
-) -> list[SrsCard]:
-    """Cards added but never reviewed: words in frequency order, then flashcards by age."""
-    if limit <= 0:
-        return []
-    stmt = (
-        select(SrsCard)
+@lru_cache(maxsize=2)
+def _new_cards(include_flashcards: bool) -> Select[SrsCard, VocabularyWord]:
+    return (
+        select(SrsCard, VocabularyWord)
         .outerjoin(VocabularyWord, VocabularyWord.id == SrsCard.word_id)
         .where(
-            SrsCard.user_id == user_id,
+            SrsCard.user_id == bindparam("queue_user_id", type_=Uuid()),
             SrsCard.state == CardState.NEW,
             _subject_filter(include_flashcards),
         )
@@ -399,9 +418,20 @@ async def new_cards(
             SrsCard.created_at,
             SrsCard.id,
         )
-        .limit(limit)
+        .limit(bindparam("queue_limit", type_=Integer()))
     )
-    return list(await session.scalars(stmt))
+
+
+async def new_cards(
+    session: AsyncSession, user_id: uuid.UUID, *, limit: int, include_flashcards: bool
+) -> list[tuple[SrsCard, VocabularyWord | None]]:
+    """Cards added but never reviewed, with their word (None for a flashcard): words in
+    frequency order, then flashcards by age."""
+    if limit <= 0:
+        return []
+    params = {"queue_user_id": user_id, "queue_limit": limit}
+    rows = await session.execute(_new_cards(include_flashcards), params)
+    return [(card, word) for card, word in rows]
 
 
 async def unseen_words(

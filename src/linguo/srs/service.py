@@ -451,16 +451,18 @@ async def build_queue(
         user.id,
         user.target_language,
         limit=room_for_new - len(fresh),
-        exclude=[card.word_id for card in fresh if card.word_id is not None],
+        exclude=[card.word_id for card, _ in fresh if card.word_id is not None],
     )
-    cards = [card for card, _ in due] + fresh
-    words = await vocabulary_repository.get_words(
-        session, [card.word_id for card in cards if card.word_id is not None]
-    )
+    cards = [card for card, _, _ in due] + [card for card, _ in fresh]
+    words = {
+        word.id: word
+        for word in [word for _, _, word in due] + [word for _, word in fresh]
+        if word is not None
+    }
     flashcards = await repository.flashcards_by_id(
         session, [card.flashcard_id for card in cards if card.flashcard_id is not None]
     )
-    risk = {card.id: value for card, value in due}
+    risk = {card.id: value for card, value, _ in due}
     entries: list[QueueEntry] = []
     for card in cards:
         if card.word_id is not None:
