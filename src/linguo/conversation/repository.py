@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
 
 from linguo.models.conversation import (
     ConversationMessage,
@@ -91,41 +95,74 @@ async def user_messages(
     return (await session.scalars(stmt)).all()
 
 
-async def remember_error(
-    session: AsyncSession,
-    *,
-    user_id: uuid.UUID,
-    language: str,
-    code: str,
-    category: str,
-    example: str,
-    suggestion: str | None,
-    explanation: str,
-    now: datetime,
-) -> None:
-    """Count one more occurrence of an error kind for the learner."""
-    stmt = insert(ErrorMemory).values(
-        user_id=user_id,
-        language=language,
-        code=code,
-        category=category,
-        occurrences=1,
-        last_seen_at=now,
-        example=example,
-        suggestion=suggestion,
-        explanation=explanation,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[ErrorMemory.user_id, ErrorMemory.language, ErrorMemory.code],
+@dataclass(frozen=True, slots=True)
+class ErrorSeen:
+    """One error of a learner's message, as the error memory keeps it."""
+
+    code: str
+    category: str
+    example: str
+    suggestion: str | None
+    explanation: str
+
+
+_MEMORY_FIELDS = (
+    "user_id",
+    "language",
+    "code",
+    "category",
+    "last_seen_at",
+    "example",
+    "suggestion",
+    "explanation",
+)
+
+
+@lru_cache(maxsize=1)
+def _remember_error() -> Insert:
+    memory = cast(Table, ErrorMemory.__table__)
+    values: dict[str, Any] = {
+        name: bindparam(f"memory_{name}", type_=memory.c[name].type) for name in _MEMORY_FIELDS
+    }
+    stmt = insert(memory).values(occurrences=1, **values)
+    return stmt.on_conflict_do_update(
+        index_elements=[memory.c.user_id, memory.c.language, memory.c.code],
         set_={
-            "occurrences": ErrorMemory.occurrences + 1,
-            "last_seen_at": now,
+            "occurrences": memory.c.occurrences + 1,
+            "last_seen_at": stmt.excluded.last_seen_at,
             "example": stmt.excluded.example,
             "suggestion": stmt.excluded.suggestion,
             "explanation": stmt.excluded.explanation,
         },
     )
-    await session.execute(stmt)
+
+
+async def remember_errors(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    language: str,
+    errors: Sequence[ErrorSeen],
+    now: datetime,
+) -> None:
+    """Count one more occurrence of each error's kind for the learner (sent together; an
+    error kind met twice in the message counts twice)."""
+    if not errors:
+        return
+    rows = [
+        {
+            "memory_user_id": user_id,
+            "memory_language": language,
+            "memory_code": error.code,
+            "memory_category": error.category,
+            "memory_last_seen_at": now,
+            "memory_example": error.example,
+            "memory_suggestion": error.suggestion,
+            "memory_explanation": error.explanation,
+        }
+        for error in errors
+    ]
+    await session.execute(_remember_error(), rows)
 
 
 async def recurring_errors(

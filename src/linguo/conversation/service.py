@@ -462,18 +462,22 @@ async def take_turn(
     )
     clean_words = sum(outcome is PracticeOutcome.CORRECT for outcome in practised.values())
 
-    for error in errors:
-        await repository.remember_error(
-            session,
-            user_id=user.id,
-            language=conversation.language,
-            code=error.code,
-            category=error.category,
-            example=content[error.start : error.end],
-            suggestion=error.suggestion,
-            explanation=error.explanation,
-            now=now,
-        )
+    await repository.remember_errors(
+        session,
+        user_id=user.id,
+        language=conversation.language,
+        errors=[
+            repository.ErrorSeen(
+                code=error.code,
+                category=error.category,
+                example=content[error.start : error.end],
+                suggestion=error.suggestion,
+                explanation=error.explanation,
+            )
+            for error in errors
+        ],
+        now=now,
+    )
     # `recent` holds the whole session while it is shorter than the window.
     said = (
         recent
