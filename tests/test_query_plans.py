@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +53,11 @@ def captured_statements(app: FastAPI) -> Iterator[list[tuple[str, Any]]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def listing(statements: Iterable[str], width: int = 120) -> str:
+    """Statements one per line, whitespace folded and cut: an assertion's message."""
+    return "\n".join(" ".join(sql.split())[:width] for sql in statements)
 
 
 async def statements_for(
@@ -383,7 +388,7 @@ async def test_a_queue_review_runs_a_fixed_small_number_of_statements(
     # boost, total, league week) became one statement; 9 before the card's update and its
     # log became one statement and the achievements reached came with their figures; 8
     # before the learner's SRS settings came with the card's lock
-    assert counts[1] <= 7, "\n".join(" ".join(sql.split())[:120] for sql, _ in statements)
+    assert counts[1] <= 7, listing(sql for sql, _ in statements)
 
 
 @pytest.mark.usefixtures("clock")
@@ -411,9 +416,7 @@ async def test_the_first_review_of_a_word_creates_its_card_in_one_statement(
     assert cards == 3
     # Two more than a known card's review (the insert, the settings read on their own),
     # three fewer than before: the word was looked up first and the new card locked again.
-    assert counts[1] == counts[2] <= 9, "\n".join(
-        " ".join(sql.split())[:120] for sql, _ in statements
-    )
+    assert counts[1] == counts[2] <= 9, listing(sql for sql, _ in statements)
 
 
 @pytest.mark.usefixtures("clock")
@@ -448,8 +451,8 @@ async def test_finishing_a_lesson_logs_its_words_in_a_few_statements(
         for sql, _ in statements
         if ("srs_" in sql or "vocabulary_words" in sql) and "achievements" not in sql
     ]
-    assert len(srs) <= 8, "\n".join(" ".join(sql.split())[:150] for sql in srs)
-    assert len(statements) <= 46, "\n".join(" ".join(sql.split())[:110] for sql, _ in statements)
+    assert len(srs) <= 8, listing(srs)
+    assert len(statements) <= 46, listing(sql for sql, _ in statements)
 
 
 @pytest.mark.usefixtures("clock")
