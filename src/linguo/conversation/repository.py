@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
+from linguo.core.db import column_params
 from linguo.models.conversation import (
     ConversationMessage,
     ConversationSession,
@@ -121,10 +122,7 @@ _MEMORY_FIELDS = (
 @lru_cache(maxsize=1)
 def _remember_error() -> Insert:
     memory = cast(Table, ErrorMemory.__table__)
-    values: dict[str, Any] = {
-        name: bindparam(f"memory_{name}", type_=memory.c[name].type) for name in _MEMORY_FIELDS
-    }
-    stmt = insert(memory).values(occurrences=1, **values)
+    stmt = insert(memory).values(occurrences=1, **column_params(memory, _MEMORY_FIELDS, "memory"))
     return stmt.on_conflict_do_update(
         index_elements=[memory.c.user_id, memory.c.language, memory.c.code],
         set_={

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, MetaData, event, func
+from sqlalchemy import DateTime, Enum, MetaData, Table, bindparam, event, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -79,6 +79,16 @@ async def release_connection(session: AsyncSession) -> None:
     takes a connection again. Nothing may have been written yet: this commits.
     """
     await session.commit()
+
+
+def column_params(table: Table, columns: Iterable[str], prefix: str) -> dict[str, Any]:
+    """Bound parameters for `columns` of `table`, typed like them and named
+    `{prefix}_{column}`, for a statement built once and executed with values.
+
+    The names stay apart from the columns': an UPDATE takes a parameter named like one of
+    its table's columns as a value to set.
+    """
+    return {name: bindparam(f"{prefix}_{name}", type_=table.c[name].type) for name in columns}
 
 
 def _innermost_transaction(session: AsyncSession) -> object | None:

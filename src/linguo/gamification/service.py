@@ -194,6 +194,7 @@ async def award_xp(
     profile = await repository.lock_profile(session, user_id)
     user = await _user(session, user_id)
     day = local_day(user, at)
+    goal_reference = day.isoformat()  # the daily goal's gems are credited once per local day
     today = await repository.record_xp(
         session,
         user_id=user_id,
@@ -203,7 +204,7 @@ async def award_xp(
         boost=(BOOST_ITEM_ID, BOOST_MULTIPLIER) if source in BOOSTED_SOURCES else None,
         local_date=day,
         week_start=leagues.week_start(at),
-        daily_goal_reference=day.isoformat(),
+        daily_goal_reference=goal_reference,
         at=at,
     )
     if today.amount == 0:
@@ -217,7 +218,7 @@ async def award_xp(
             profile,
             amount=GEMS_DAILY_GOAL,
             source=GemSource.DAILY_GOAL,
-            reference=day.isoformat(),
+            reference=goal_reference,
             at=at,
         )
     return XpAward(amount=today.amount, day_awards_of_source=today.day_awards_of_source)

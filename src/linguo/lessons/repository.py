@@ -8,13 +8,14 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Integer, Select, Table, Uuid, and_, bindparam, func, select, update
+from sqlalchemy import Select, Table, Uuid, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import ReturningInsert
 
 from linguo.content.repository import lesson_is_playable
+from linguo.core.db import column_params
 from linguo.models.content import (
     Course,
     Exercise,
@@ -99,15 +100,12 @@ async def lock_attempt(
 @lru_cache(maxsize=1)
 def _lock_attempt_with_exercise() -> Select[LessonAttempt, Exercise]:
     # The exercise is content, read along with the lock: it does not change with the attempt.
+    # Only the attempt is locked (the exercise is on the nullable side of the join).
     return (
-        select(LessonAttempt, Exercise)
+        _lock_attempt()
+        .add_columns(Exercise)
         .outerjoin(Exercise, Exercise.id == bindparam("exercise_id", type_=Uuid()))
-        .where(
-            LessonAttempt.id == bindparam("attempt_id", type_=Uuid()),
-            LessonAttempt.user_id == bindparam("attempt_user_id", type_=Uuid()),
-        )
         .with_for_update(of=LessonAttempt)
-        .execution_options(populate_existing=True)
     )
 
 
@@ -134,12 +132,8 @@ _ANSWER_FIELDS = (
 
 @lru_cache(maxsize=2)
 def _record_answer(changes_attempt: bool) -> ReturningInsert[int]:
-    # Parameters are named apart from the columns: an UPDATE would take a parameter named
-    # like a column as a value to set.
     answers = cast(Table, QuestionAttempt.__table__)
-    values: dict[str, Any] = {
-        name: bindparam(f"answer_{name}", type_=answers.c[name].type) for name in _ANSWER_FIELDS
-    }
+    values = column_params(answers, _ANSWER_FIELDS, "answer")
     # Counted in the statement, after the attempt's lock: it sees a concurrent answer to the
     # same attempt that committed while this one waited.
     values["attempt_number"] = (
@@ -156,11 +150,8 @@ def _record_answer(changes_attempt: bool) -> ReturningInsert[int]:
     attempts = cast(Table, LessonAttempt.__table__)
     attempt = (
         update(attempts)
-        .where(attempts.c.id == bindparam("answer_attempt_id", type_=Uuid()))
-        .values(
-            hearts_left=bindparam("attempt_hearts_left", type_=Integer()),
-            hints_used=bindparam("attempt_hints_used", type_=Integer()),
-        )
+        .where(attempts.c.id == values["attempt_id"])
+        .values(column_params(attempts, ("hearts_left", "hints_used"), "attempt"))
         .cte("answered_attempt")
     )
     return answer.add_cte(attempt)

@@ -26,10 +26,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import Insert, ReturningInsert
 from sqlalchemy.sql.elements import ColumnElement
 
-from linguo.core.db import remember, remembered
+from linguo.core.db import column_params, remember, remembered
 from linguo.models.srs import (
     CardOrigin,
     CardState,
@@ -189,7 +190,7 @@ async def create_word_cards(
 
 
 # What a review changes on its card, and the values its log keeps from before it.
-REVIEWED_CARD_FIELDS = (
+_CARD_FIELDS = (
     "state",
     "step",
     "stability",
@@ -222,45 +223,42 @@ _LOG_FIELDS = (
 
 @lru_cache(maxsize=1)
 def _record_review() -> Insert:
-    # Parameters are named apart from the columns: an UPDATE would take a parameter named
-    # like a column as a value to set.
     # Table statements (not ORM ones): several reviews are sent as one executemany.
     cards, logs = cast(Table, SrsCard.__table__), cast(Table, ReviewLog.__table__)
+    log_values = column_params(logs, _LOG_FIELDS, "log")
     card = (
         update(cards)
-        .where(cards.c.id == bindparam("log_card_id", type_=Uuid()))
-        .values(
-            {
-                name: bindparam(f"card_{name}", type_=cards.c[name].type)
-                for name in REVIEWED_CARD_FIELDS
-            }
-        )
+        .where(cards.c.id == log_values["card_id"])
+        .values(column_params(cards, _CARD_FIELDS, "card"))
         .cte("reviewed_card")
     )
-    log = insert(logs).values(
-        {name: bindparam(f"log_{name}", type_=logs.c[name].type) for name in _LOG_FIELDS}
-    )
-    return log.add_cte(card)
+    return insert(logs).values(log_values).add_cte(card)
 
 
 async def record_reviews(
-    session: AsyncSession, reviews: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
+    session: AsyncSession,
+    reviews: Sequence[tuple[SrsCard, Mapping[str, Any], Mapping[str, Any]]],
 ) -> None:
-    """Store reviews: each card's new values (REVIEWED_CARD_FIELDS) and its log's row.
+    """Store reviews: each locked card, its new values (`_CARD_FIELDS`) and its log's row.
 
     One statement per card updates the card and appends its log, built once and sent
-    together: no unit of work, and half the statements of an ORM flush.
+    together: no unit of work, and half the statements of an ORM flush. The cards show the
+    new values afterwards.
     """
     if not reviews:
         return
     rows = [
         {
-            **{f"card_{name}": value for name, value in card.items()},
+            **{f"card_{name}": value for name, value in values.items()},
             **{f"log_{name}": value for name, value in log.items()},
         }
-        for card, log in reviews
+        for _, values, log in reviews
     ]
     await session.execute(_record_review(), rows)
+    for card, values, _ in reviews:
+        for name, value in values.items():
+            # Stored already: set without marking the card changed, so no flush repeats it.
+            set_committed_value(card, name, value)
 
 
 async def lock_flashcard_card(session: AsyncSession, flashcard_id: uuid.UUID) -> SrsCard | None:

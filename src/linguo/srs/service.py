@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from linguo.config import Settings
 from linguo.core.errors import NotFound
@@ -274,7 +273,10 @@ async def record_practice(
         word_id: _schedule(user, cards[word_id], ratings[word_id], config, source, None, now)
         for word_id in sorted(cards)
     }
-    await _store(session, list(reviews.values()))
+    await repository.record_reviews(
+        session,
+        [(review.outcome.card, review.card_values, review.log) for review in reviews.values()],
+    )
     for word_id, review in reviews.items():
         await _publish_review(session, user, review.outcome, ratings[word_id], source, now)
     return {word_id: review.outcome for word_id, review in reviews.items()}
@@ -294,7 +296,9 @@ async def review_card(
     """Schedule a locked card with py-fsrs and append its review log."""
     config = (await get_learner_settings(session, user.id, settings)).scheduler_config(settings)
     review = _schedule(user, card, rating, config, source, duration_ms, now)
-    await _store(session, [review])
+    await repository.record_reviews(
+        session, [(review.outcome.card, review.card_values, review.log)]
+    )
     await _publish_review(session, user, review.outcome, rating, source, now)
     return review.outcome
 
@@ -357,17 +361,6 @@ def _schedule(
         first_review=card.state is CardState.NEW,
     )
     return _Review(outcome=outcome, card_values=values, log=log)
-
-
-async def _store(session: AsyncSession, reviews: list[_Review]) -> None:
-    """Store computed reviews, then show the new values on the session's cards."""
-    await repository.record_reviews(
-        session, [(review.card_values, review.log) for review in reviews]
-    )
-    for review in reviews:
-        for name, value in review.card_values.items():
-            # Stored already: set without marking the card changed, so no flush repeats it.
-            set_committed_value(review.outcome.card, name, value)
 
 
 async def _publish_review(
