@@ -107,7 +107,12 @@ def print_statements(figures: dict[str, Any]) -> None:
 
 
 def _tree_cpu_seconds(pid: int) -> dict[int, float]:
-    """CPU seconds (user + system) so far of a process and each of its descendants."""
+    """CPU seconds (user + system) so far of a process and each of its descendants.
+
+    A process's figure includes its ended children's (PostgreSQL's postmaster counts the
+    backends of connections closed so far, which under load are many: the pool opens and
+    closes its overflow connections).
+    """
     try:
         root = psutil.Process(pid)
         processes = [root, *root.children(recursive=True)]
@@ -117,15 +122,18 @@ def _tree_cpu_seconds(pid: int) -> dict[int, float]:
     for process in processes:
         with contextlib.suppress(psutil.Error):
             times = process.cpu_times()
-            seconds[process.pid] = times.user + times.system
+            seconds[process.pid] = (
+                times.user + times.system + times.children_user + times.children_system
+            )
     return seconds
 
 
 class CpuAccount:
     """How many CPU seconds each part of the stack (a process tree each) used during a block.
 
-    A process that ends during the block is not counted (the API, database and Redis
-    processes live through a run; PostgreSQL backends of pooled connections too).
+    A process that ends during the block counts once its parent in the tree has waited for
+    it (PostgreSQL's backends); one whose parent is outside the tree does not (the API,
+    database and Redis processes live through a run).
     """
 
     def __init__(self, parts: dict[str, int]):

@@ -848,12 +848,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--profile-rate", type=int, default=100, help="samples per second (100)")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="results folder")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server setting to try under load, e.g. db_pool_size=30 (repeatable)",
+    )
     args = parser.parse_args(argv)
+    try:
+        args.settings = server_settings(args.setting)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.profile and py_spy_path() is None:
         parser.error("--profile needs py-spy: pip install -e '.[bench]'")
     if args.users < 1 or args.duration < 1 or args.spawn_rate <= 0:
         parser.error("--users, --duration and --spawn-rate must be positive")
     return args
+
+
+def server_settings(assignments: list[str]) -> dict[str, str]:
+    """`--setting NAME=VALUE` options as LINGUO_ environment variables, checked by Settings."""
+    from linguo.config import Settings
+
+    environment: dict[str, str] = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        name = name.strip().lower()
+        if not equals or name not in Settings.model_fields:
+            raise ValueError(f"--setting {assignment!r}: expected NAME=VALUE with a setting's name")
+        environment[f"LINGUO_{name.upper()}"] = value
+    return environment
 
 
 def server_environment(
@@ -875,6 +900,7 @@ def server_environment(
             "LINGUO_RATE_LIMIT_IP": UNLIMITED,
             "LINGUO_RATE_LIMIT_USER": UNLIMITED,
             "LINGUO_RATE_LIMIT_AUTH": UNLIMITED,
+            **args.settings,
         }
     )
     return env
@@ -976,6 +1002,7 @@ def main(argv: list[str] | None = None) -> int:
             "durable_database": not args.fast_db,
             "celery_worker": not args.no_celery_worker,
             "rate_limits": UNLIMITED,
+            "tried": args.settings,
         },
         "runs": [],
     }

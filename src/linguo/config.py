@@ -34,7 +34,10 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     db_pool_size: int = Field(default=20, ge=1, le=200)
-    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # No overflow by default: under sustained load the pool opens and closes overflow
+    # connections request after request, and each costs a PostgreSQL backend's start, the
+    # driver's type introspection and every statement prepared again (bench/RESULTS.md).
+    db_max_overflow: int = Field(default=0, ge=0, le=200)
     db_pool_timeout: float = Field(default=10, gt=0, le=300)
     db_echo: bool = False
 

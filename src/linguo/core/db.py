@@ -162,7 +162,7 @@ class Database:
         url: str,
         *,
         pool_size: int = 10,
-        max_overflow: int = 10,
+        max_overflow: int = 0,
         pool_timeout: float = 10,
         idle_ping_seconds: float = IDLE_PING_SECONDS,
         echo: bool = False,
