@@ -28,7 +28,7 @@ from linguo.core.events import events
 from linguo.language.answers import check_answer
 from linguo.lessons.service import XP_LESSON_PASSED, XP_PERFECT_BONUS, LessonCompleted
 from linguo.models.identity import Plan, Role, User
-from tests.conftest import SPANISH_COURSE, Clock, UserFactory, scalar
+from tests.conftest import SPANISH_COURSE, Clock, UserFactory, execute, scalar
 
 API = "/api/v1"
 
@@ -563,6 +563,37 @@ async def test_bad_answers_are_refused_and_change_nothing(
         == 5
     )
     assert await scalar(database, "SELECT count(*) FROM lesson_attempts") == 1
+
+
+async def test_an_attempt_of_a_withdrawn_course_cannot_be_finished(
+    client: httpx.AsyncClient, database: Database, spanish: str, learner: dict[str, str]
+) -> None:
+    first = lessons_of(await outline(client, spanish, learner))[0]
+    attempt = (await client.post(f"{API}/lessons/{first['id']}/start", headers=learner)).json()
+    attempt_id = attempt["attempt_id"]
+    finish = f"{API}/attempts/{attempt_id}/finish"
+    assert_error(
+        await client.post(f"{API}/attempts/{uuid.uuid4()}/finish", headers=learner),
+        404,
+        "not_found",
+    )
+
+    await execute(database, "UPDATE courses SET is_published = false")
+    refused = assert_error(await client.post(finish, headers=learner), 404, "not_found")
+    assert "no longer available" in refused["message"]
+    assert (
+        await scalar(database, "SELECT count(*) FROM lesson_attempts WHERE finished_at IS NOT NULL")
+        == 0
+    )
+    assert await scalar(database, "SELECT count(*) FROM lesson_progress") == 0
+
+    await execute(database, "UPDATE courses SET is_published = true")
+    finished = await client.post(finish, headers=learner)
+    assert finished.status_code == 200, finished.text
+    # A finished attempt keeps its result, whatever happens to the course afterwards.
+    await execute(database, "UPDATE courses SET is_published = false")
+    again = await client.post(finish, headers=learner)
+    assert again.status_code == 200 and again.json() == finished.json()
 
 
 async def test_concurrent_finishes_award_once_and_answers_share_hearts(

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, Uuid, and_, bindparam, func, select, update
+from sqlalchemy import Select, Table, Uuid, and_, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -78,6 +78,7 @@ async def media_keys(session: AsyncSession, media_ids: Sequence[uuid.UUID]) -> d
 
 @lru_cache(maxsize=1)
 def _lock_attempt() -> Select[LessonAttempt]:
+    # The learner's attempt, locked for the transaction: its answers and finish serialise.
     return (
         select(LessonAttempt)
         .where(
@@ -87,14 +88,6 @@ def _lock_attempt() -> Select[LessonAttempt]:
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-
-
-async def lock_attempt(
-    session: AsyncSession, attempt_id: uuid.UUID, user_id: uuid.UUID
-) -> LessonAttempt | None:
-    """The learner's attempt, locked for this transaction (answers and finish serialise)."""
-    params = {"attempt_id": attempt_id, "attempt_user_id": user_id}
-    return await session.scalar(_lock_attempt(), params)
 
 
 @lru_cache(maxsize=1)
@@ -112,9 +105,33 @@ def _lock_attempt_with_exercise() -> Select[LessonAttempt, Exercise]:
 async def lock_attempt_with_exercise(
     session: AsyncSession, attempt_id: uuid.UUID, user_id: uuid.UUID, exercise_id: uuid.UUID
 ) -> tuple[LessonAttempt | None, Exercise | None]:
-    """The learner's attempt, locked (as `lock_attempt`), and an exercise by id: one query."""
+    """The learner's attempt, locked, and an exercise by id: one query."""
     params = {"attempt_id": attempt_id, "attempt_user_id": user_id, "exercise_id": exercise_id}
     row = (await session.execute(_lock_attempt_with_exercise(), params)).first()
+    return (None, None) if row is None else (row[0], row[1])
+
+
+@lru_cache(maxsize=1)
+def _lock_attempt_with_lesson() -> Select[LessonAttempt, Lesson]:
+    # As the exercise above: content read along with the lock, only the attempt locked.
+    lesson_is_published = exists().where(
+        Course.id == Lesson.course_id, Course.is_published.is_(True)
+    )
+    return (
+        _lock_attempt()
+        .add_columns(Lesson)
+        .outerjoin(Lesson, and_(Lesson.id == LessonAttempt.lesson_id, lesson_is_published))
+        .with_for_update(of=LessonAttempt)
+    )
+
+
+async def lock_attempt_with_lesson(
+    session: AsyncSession, attempt_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[LessonAttempt | None, Lesson | None]:
+    """The learner's attempt, locked, and its lesson if its course is published (as
+    `get_playable_lesson`): one query."""
+    params = {"attempt_id": attempt_id, "attempt_user_id": user_id}
+    row = (await session.execute(_lock_attempt_with_lesson(), params)).first()
     return (None, None) if row is None else (row[0], row[1])
 
 
@@ -194,16 +211,24 @@ async def first_answers(
     return {answer.exercise_id: answer for answer in (await session.scalars(stmt)).all()}
 
 
-async def exercise_words(
-    session: AsyncSession, exercise_ids: Sequence[uuid.UUID]
-) -> Sequence[tuple[uuid.UUID, int]]:
-    """(exercise id, word id) for the vocabulary words the exercises practise."""
-    if not exercise_ids:
-        return []
-    stmt = select(ExerciseWord.exercise_id, ExerciseWord.word_id).where(
-        ExerciseWord.exercise_id.in_(exercise_ids)
+async def first_answers_with_words(
+    session: AsyncSession, attempt_id: uuid.UUID
+) -> tuple[dict[uuid.UUID, QuestionAttempt], list[tuple[uuid.UUID, int]]]:
+    """The attempt's first answer to each exercise, and (exercise id, word id) for the
+    vocabulary words those exercises practise: one statement, for the finish."""
+    stmt = (
+        select(QuestionAttempt, ExerciseWord.word_id)
+        .outerjoin(ExerciseWord, ExerciseWord.exercise_id == QuestionAttempt.exercise_id)
+        .where(QuestionAttempt.attempt_id == attempt_id, QuestionAttempt.attempt_number == 1)
+        .order_by(QuestionAttempt.id, ExerciseWord.word_id)
     )
-    return [(exercise_id, word_id) for exercise_id, word_id in (await session.execute(stmt)).all()]
+    first: dict[uuid.UUID, QuestionAttempt] = {}
+    words: list[tuple[uuid.UUID, int]] = []
+    for answer, word_id in (await session.execute(stmt)).all():
+        first[answer.exercise_id] = answer
+        if word_id is not None:
+            words.append((answer.exercise_id, word_id))
+    return first, words
 
 
 async def lesson_word_ids(session: AsyncSession, lesson_id: uuid.UUID) -> list[int]:

@@ -196,15 +196,6 @@ async def start_lesson(
     )
 
 
-async def _locked_attempt(
-    session: AsyncSession, user: User, attempt_id: uuid.UUID
-) -> LessonAttempt:
-    attempt = await repository.lock_attempt(session, attempt_id, user.id)
-    if attempt is None:
-        raise NotFound("No such attempt.")
-    return attempt
-
-
 async def answer_exercise(
     session: AsyncSession,
     user: User,
@@ -330,14 +321,15 @@ async def finish_attempt(
 
     Finishing an attempt again returns the first result and changes nothing.
     """
-    attempt = await _locked_attempt(session, user, attempt_id)
+    attempt, lesson = await repository.lock_attempt_with_lesson(session, attempt_id, user.id)
+    if attempt is None:
+        raise NotFound("No such attempt.")
     if attempt.finished_at is not None:
         return await _result(session, attempt)
-    lesson = await repository.get_playable_lesson(session, attempt.lesson_id)
     if lesson is None:
         raise NotFound("This lesson is no longer available.")
 
-    first = await repository.first_answers(session, attempt.id)
+    first, practised_words = await repository.first_answers_with_words(session, attempt.id)
     served = [first[e] for e in attempt.exercise_ids if e in first]
     correct_count = sum(1 for answer in served if answer.correct)
     total = len(attempt.exercise_ids)
@@ -359,7 +351,9 @@ async def finish_attempt(
 
     outcomes: dict[int, PracticeOutcome] = {}
     answers = {answer.exercise_id: answer for answer in served}
-    for exercise_id, word_id in await repository.exercise_words(session, list(answers)):
+    for exercise_id, word_id in practised_words:
+        if exercise_id not in answers:
+            continue
         outcome = _outcome(answers[exercise_id])
         if (
             word_id not in outcomes

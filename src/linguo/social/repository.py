@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,11 +83,15 @@ def feed(user_id: uuid.UUID) -> Select[Activity]:
     )
 
 
+def _shares_activity(user_id: uuid.UUID) -> ColumnElement[bool]:
+    """SQL: whether the learner shares their activity (True unless they turned it off)."""
+    chosen = select(SocialProfile.share_activity).where(SocialProfile.user_id == user_id)
+    return func.coalesce(chosen.scalar_subquery(), True)
+
+
 async def share_activity(session: AsyncSession, user_id: uuid.UUID) -> bool:
     """Whether the learner shares their activity (True unless they turned it off)."""
-    stmt = select(SocialProfile.share_activity).where(SocialProfile.user_id == user_id)
-    value = (await session.execute(stmt)).scalar_one_or_none()
-    return True if value is None else value
+    return bool((await session.execute(select(_shares_activity(user_id)))).scalar_one())
 
 
 async def set_share_activity(
@@ -119,10 +123,12 @@ async def insert_activity(
     kind: ActivityKind,
     reference: str,
     data: dict[str, Any],
-    is_public: bool,
     at: datetime,
 ) -> bool:
-    """Add the activity unless (user, kind, reference) exists; True when it was added."""
+    """Add the activity unless (user, kind, reference) exists; True when it was added.
+
+    Public unless the learner turned sharing off, as read by the insert itself.
+    """
     stmt = (
         insert(Activity)
         .values(
@@ -130,7 +136,7 @@ async def insert_activity(
             kind=kind,
             reference=reference,
             data=data,
-            is_public=is_public,
+            is_public=_shares_activity(user_id),
             created_at=at,
         )
         .on_conflict_do_nothing(index_elements=["user_id", "kind", "reference"])

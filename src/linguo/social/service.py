@@ -180,6 +180,5 @@ async def record_activity(
         kind=kind,
         reference=reference,
         data=data,
-        is_public=await repository.share_activity(session, user_id),
         at=now,
     )
