@@ -869,6 +869,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def server_settings(assignments: list[str]) -> dict[str, str]:
     """`--setting NAME=VALUE` options as LINGUO_ environment variables, checked by Settings."""
+    from pydantic import ValidationError
+
     from linguo.config import Settings
 
     environment: dict[str, str] = {}
@@ -877,6 +879,11 @@ def server_settings(assignments: list[str]) -> dict[str, str]:
         name = name.strip().lower()
         if not equals or name not in Settings.model_fields:
             raise ValueError(f"--setting {assignment!r}: expected NAME=VALUE with a setting's name")
+        try:
+            Settings.model_validate({name: value})
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"]
+            raise ValueError(f"--setting {assignment!r}: {problem}") from None
         environment[f"LINGUO_{name.upper()}"] = value
     return environment
 
