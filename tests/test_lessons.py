@@ -106,6 +106,16 @@ def typo_of(answer: str, language: str) -> str | None:
     return None
 
 
+async def start_first_lesson(
+    client: httpx.AsyncClient, course_id: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    """A new attempt of the course's first lesson (its exercises and id)."""
+    first = lessons_of(await outline(client, course_id, headers))[0]
+    started = await client.post(f"{API}/lessons/{first['id']}/start", headers=headers)
+    assert started.status_code == 201, started.text
+    return dict(started.json())
+
+
 async def answer(
     client: httpx.AsyncClient, attempt_id: str, exercise_id: str, text_: str, headers: Any
 ) -> httpx.Response:
@@ -331,8 +341,7 @@ async def test_play_a_whole_lesson(
 async def test_perfect_lesson_earns_the_bonus(
     client: httpx.AsyncClient, database: Database, spanish: str, learner: dict[str, str]
 ) -> None:
-    first = lessons_of(await outline(client, spanish, learner))[0]
-    attempt = (await client.post(f"{API}/lessons/{first['id']}/start", headers=learner)).json()
+    attempt = await start_first_lesson(client, spanish, learner)
     answers = await exercise_answers(database, [e["id"] for e in attempt["exercises"]])
     for exercise in attempt["exercises"]:
         response = await answer(
@@ -568,8 +577,7 @@ async def test_bad_answers_are_refused_and_change_nothing(
 async def test_an_attempt_of_a_withdrawn_course_cannot_be_finished(
     client: httpx.AsyncClient, database: Database, spanish: str, learner: dict[str, str]
 ) -> None:
-    first = lessons_of(await outline(client, spanish, learner))[0]
-    attempt = (await client.post(f"{API}/lessons/{first['id']}/start", headers=learner)).json()
+    attempt = await start_first_lesson(client, spanish, learner)
     attempt_id = attempt["attempt_id"]
     finish = f"{API}/attempts/{attempt_id}/finish"
     assert_error(
@@ -599,8 +607,7 @@ async def test_an_attempt_of_a_withdrawn_course_cannot_be_finished(
 async def test_concurrent_finishes_award_once_and_answers_share_hearts(
     client: httpx.AsyncClient, database: Database, spanish: str, learner: dict[str, str]
 ) -> None:
-    first = lessons_of(await outline(client, spanish, learner))[0]
-    attempt = (await client.post(f"{API}/lessons/{first['id']}/start", headers=learner)).json()
+    attempt = await start_first_lesson(client, spanish, learner)
     exercises = attempt["exercises"]
     answers = await exercise_answers(database, [e["id"] for e in exercises])
     attempt_id = attempt["attempt_id"]
