@@ -199,16 +199,20 @@ async def record_answer(
     return int(number)
 
 
-async def first_answers(
-    session: AsyncSession, attempt_id: uuid.UUID
-) -> dict[uuid.UUID, QuestionAttempt]:
-    """The first answer given to each exercise of the attempt."""
-    stmt = (
+def _first_answers(attempt_id: uuid.UUID) -> Select[QuestionAttempt]:
+    return (
         select(QuestionAttempt)
         .where(QuestionAttempt.attempt_id == attempt_id, QuestionAttempt.attempt_number == 1)
         .order_by(QuestionAttempt.id)
     )
-    return {answer.exercise_id: answer for answer in (await session.scalars(stmt)).all()}
+
+
+async def first_answers(
+    session: AsyncSession, attempt_id: uuid.UUID
+) -> dict[uuid.UUID, QuestionAttempt]:
+    """The first answer given to each exercise of the attempt."""
+    answers = (await session.scalars(_first_answers(attempt_id))).all()
+    return {answer.exercise_id: answer for answer in answers}
 
 
 async def first_answers_with_words(
@@ -217,10 +221,10 @@ async def first_answers_with_words(
     """The attempt's first answer to each exercise, and (exercise id, word id) for the
     vocabulary words those exercises practise: one statement, for the finish."""
     stmt = (
-        select(QuestionAttempt, ExerciseWord.word_id)
+        _first_answers(attempt_id)
+        .add_columns(ExerciseWord.word_id)
         .outerjoin(ExerciseWord, ExerciseWord.exercise_id == QuestionAttempt.exercise_id)
-        .where(QuestionAttempt.attempt_id == attempt_id, QuestionAttempt.attempt_number == 1)
-        .order_by(QuestionAttempt.id, ExerciseWord.word_id)
+        .order_by(ExerciseWord.word_id)
     )
     first: dict[uuid.UUID, QuestionAttempt] = {}
     words: list[tuple[uuid.UUID, int]] = []
