@@ -458,6 +458,33 @@ async def test_finishing_a_lesson_logs_its_words_in_a_few_statements(
 
 
 @pytest.mark.usefixtures("clock")
+async def test_a_failed_lesson_reads_no_xp_award(
+    app: FastAPI, client: httpx.AsyncClient, database: Database, user_factory: UserFactory
+) -> None:
+    """A finish that earned no XP made no award: neither the award nor the result reads it."""
+    _, headers, _ = await user_factory()
+    course_id = await import_demo_course(app, database)
+    course = (await client.get(f"{API}/courses/{course_id}", headers=headers)).json()
+    lesson_id = course["units"][0]["lessons"][0]["id"]
+    attempt = (await client.post(f"{API}/lessons/{lesson_id}/start", headers=headers)).json()
+    exercise = attempt["exercises"][0]
+    answered = await client.post(
+        f"{API}/attempts/{attempt['attempt_id']}/answers",
+        headers=headers,
+        json={"exercise_id": exercise["id"], "answer": "zzz"},
+    )
+    assert answered.status_code == 200 and answered.json()["correct"] is False, answered.text
+    with captured_statements(app) as statements:
+        finished = await client.post(
+            f"{API}/attempts/{attempt['attempt_id']}/finish", headers=headers
+        )
+    assert finished.status_code == 200, finished.text
+    assert (finished.json()["passed"], finished.json()["xp_earned"]) == (False, 0)
+    ledger = [sql for sql, _ in statements if "xp_ledger" in sql]
+    assert ledger == [], listing(ledger)
+
+
+@pytest.mark.usefixtures("clock")
 async def test_an_answer_runs_a_fixed_small_number_of_statements(
     app: FastAPI, client: httpx.AsyncClient, database: Database, user_factory: UserFactory
 ) -> None:

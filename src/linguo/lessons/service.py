@@ -288,9 +288,14 @@ async def _result(
         attempt.passed and progress is not None and progress.first_passed_at == attempt.finished_at
     )
     unlocked = await repository.unlocked_by(session, attempt.lesson_id) if first_pass else []
-    # The ledger holds what was really awarded: doubled while an XP boost ran.
-    awarded = await gamification_repository.xp_awarded(
-        session, attempt.user_id, XpSource.LESSON, str(attempt.id)
+    # The ledger holds what was really awarded: doubled while an XP boost ran. An attempt
+    # that earned no XP made no award, so there is nothing to read.
+    awarded = (
+        await gamification_repository.xp_awarded(
+            session, attempt.user_id, XpSource.LESSON, str(attempt.id)
+        )
+        if attempt.xp_earned
+        else None
     )
     return FinishResult(
         attempt_id=attempt.id,
