@@ -383,6 +383,7 @@ async def check(
             )
         # XP granted now may reach an XP achievement: look at those again.
         wanted = {M.TOTAL_XP} if xp_granted else set()
+    achievements_repository.remember_unlocks(session, user_id, trigger, unlocked)
     if unlocked:
         await invalidate_learner(session, user_id)  # rewards changed their XP and level
     await session.flush()

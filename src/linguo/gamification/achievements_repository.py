@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from linguo.core.db import remember, remembered
 from linguo.models.achievements import Achievement, AchievementMetric, UserAchievement
 from linguo.models.conversation import ConversationSession
 from linguo.models.identity import User
@@ -124,6 +125,27 @@ async def insert_unlock(
         .returning(UserAchievement.id)
     )
     return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+_UNLOCKED_NOW = "achievements.unlocked_now"
+
+
+def remember_unlocks(
+    session: AsyncSession, user_id: uuid.UUID, trigger: str, achievements: list[Achievement]
+) -> None:
+    """Keep what a check with `trigger` unlocked, for `unlocked_now` in this transaction."""
+    known: list[Achievement] = remembered(session, _UNLOCKED_NOW, (user_id, trigger), [])
+    remember(session, _UNLOCKED_NOW, (user_id, trigger), [*known, *achievements])
+
+
+def unlocked_now(session: AsyncSession, user_id: uuid.UUID, trigger: str) -> list[str] | None:
+    """Codes the checks of the current (sub)transaction unlocked with `trigger`, in display
+    order; None when no check with it ran. Only the whole answer for a trigger that no
+    earlier transaction used (a lesson attempt finished now)."""
+    known: list[Achievement] | None = remembered(session, _UNLOCKED_NOW, (user_id, trigger))
+    if known is None:
+        return None
+    return [achievement.code for achievement in sorted(known, key=lambda a: (a.position, a.id))]
 
 
 async def codes_unlocked_by(session: AsyncSession, user_id: uuid.UUID, trigger: str) -> list[str]:

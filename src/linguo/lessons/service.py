@@ -278,9 +278,22 @@ async def _result(
     session: AsyncSession,
     attempt: LessonAttempt,
     first: dict[uuid.UUID, QuestionAttempt] | None = None,
+    *,
+    finished_now: bool = False,
 ) -> FinishResult:
-    """The stored result of a finished attempt (`first`: its first answers, if read already)."""
+    """The stored result of a finished attempt (`first`: its first answers, if read already;
+    `finished_now`: finished in this transaction, whose checks made all its unlocks)."""
     assert attempt.finished_at is not None and attempt.score is not None
+    trigger = achievements_repository.lesson_trigger(attempt.id)
+    new_achievements = (
+        achievements_repository.unlocked_now(session, attempt.user_id, trigger)
+        if finished_now
+        else None
+    )
+    if new_achievements is None:
+        new_achievements = await achievements_repository.codes_unlocked_by(
+            session, attempt.user_id, trigger
+        )
     if first is None:
         first = await repository.first_answers(session, attempt.id)
     progress = await repository.get_progress(session, attempt.user_id, attempt.lesson_id)
@@ -303,9 +316,7 @@ async def _result(
         score=attempt.score,
         passed=bool(attempt.passed),
         xp_earned=awarded if awarded is not None else attempt.xp_earned or 0,
-        new_achievements=await achievements_repository.codes_unlocked_by(
-            session, attempt.user_id, achievements_repository.lesson_trigger(attempt.id)
-        ),
+        new_achievements=new_achievements,
         correct_count=sum(1 for e in attempt.exercise_ids if e in first and first[e].correct),
         exercise_count=len(attempt.exercise_ids),
         hearts_left=attempt.hearts_left,
@@ -393,7 +404,7 @@ async def finish_attempt(
             finished_at=now,
         ),
     )
-    return await _result(session, attempt, first)
+    return await _result(session, attempt, first, finished_now=True)
 
 
 async def progress_summary(
