@@ -310,16 +310,23 @@ async def import_demo_course(app: FastAPI, database: Database) -> uuid.UUID:
     return report.course_id
 
 
-async def play_first_demo_lesson(
+async def start_first_demo_lesson(
     client: httpx.AsyncClient, app: FastAPI, database: Database, headers: dict[str, str]
-) -> PlayedLesson:
-    """Import the demo course, start its first lesson and answer every exercise right."""
+) -> tuple[uuid.UUID, str, dict[str, Any]]:
+    """Import the demo course and start its first lesson: (course id, lesson id, attempt)."""
     course_id = await import_demo_course(app, database)
     course = (await client.get(f"/api/v1/courses/{course_id}", headers=headers)).json()
     lesson_id = course["units"][0]["lessons"][0]["id"]
     started = await client.post(f"/api/v1/lessons/{lesson_id}/start", headers=headers)
     assert started.status_code == 201, started.text
-    attempt = started.json()
+    return course_id, lesson_id, dict(started.json())
+
+
+async def play_first_demo_lesson(
+    client: httpx.AsyncClient, app: FastAPI, database: Database, headers: dict[str, str]
+) -> PlayedLesson:
+    """Import the demo course, start its first lesson and answer every exercise right."""
+    course_id, lesson_id, attempt = await start_first_demo_lesson(client, app, database, headers)
     async with database.session() as session:
         rows = await session.execute(
             text("SELECT id::text, answers FROM exercises WHERE id::text = ANY(:ids)"),

@@ -25,9 +25,9 @@ from linguo.models.gamification import XpSource
 from tests.conftest import (
     UserFactory,
     execute,
-    import_demo_course,
     play_first_demo_lesson,
     scalar,
+    start_first_demo_lesson,
 )
 
 API = "/api/v1"
@@ -464,10 +464,7 @@ async def test_a_failed_lesson_reads_no_xp_award(
 ) -> None:
     """A finish that earned no XP made no award: neither the award nor the result reads it."""
     _, headers, _ = await user_factory()
-    course_id = await import_demo_course(app, database)
-    course = (await client.get(f"{API}/courses/{course_id}", headers=headers)).json()
-    lesson_id = course["units"][0]["lessons"][0]["id"]
-    attempt = (await client.post(f"{API}/lessons/{lesson_id}/start", headers=headers)).json()
+    _, _, attempt = await start_first_demo_lesson(client, app, database, headers)
     exercise = attempt["exercises"][0]
     answered = await client.post(
         f"{API}/attempts/{attempt['attempt_id']}/answers",
@@ -491,10 +488,7 @@ async def test_an_answer_runs_a_fixed_small_number_of_statements(
 ) -> None:
     """The learner, the attempt's lock with the exercise, the answer with its heart."""
     _, headers, _ = await user_factory()
-    course_id = await import_demo_course(app, database)
-    course = (await client.get(f"{API}/courses/{course_id}", headers=headers)).json()
-    lesson_id = course["units"][0]["lessons"][0]["id"]
-    attempt = (await client.post(f"{API}/lessons/{lesson_id}/start", headers=headers)).json()
+    _, _, attempt = await start_first_demo_lesson(client, app, database, headers)
     counts = []
     for exercise in attempt["exercises"][:2]:
         with captured_statements(app) as statements:
