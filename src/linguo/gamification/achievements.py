@@ -383,7 +383,6 @@ async def check(
             )
         # XP granted now may reach an XP achievement: look at those again.
         wanted = {M.TOTAL_XP} if xp_granted else set()
-    achievements_repository.remember_unlocks(session, user_id, trigger, unlocked)
     if unlocked:
         await invalidate_learner(session, user_id)  # rewards changed their XP and level
     await session.flush()
@@ -432,12 +431,16 @@ async def my_achievements(session: AsyncSession, user_id: uuid.UUID) -> list[MyA
 @events.subscribe(LessonCompleted)
 async def on_lesson_completed(session: AsyncSession, event: LessonCompleted) -> None:
     """Lessons, accuracy, XP, streak and vocabulary achievements, tagged with the attempt."""
-    await check(
+    unlocked = await check(
         session,
         event.user_id,
         metrics=LESSON_METRICS,
         trigger=achievements_repository.lesson_trigger(event.attempt_id),
         at=event.finished_at,
+    )
+    # The finish's result lists them without reading them back.
+    achievements_repository.remember_lesson_unlocks(
+        session, event.user_id, event.attempt_id, unlocked
     )
 
 

@@ -127,22 +127,26 @@ async def insert_unlock(
     return (await session.execute(stmt)).scalar_one_or_none() is not None
 
 
-_UNLOCKED_NOW = "achievements.unlocked_now"
+_LESSON_UNLOCKS = "achievements.lesson_unlocks"
 
 
-def remember_unlocks(
-    session: AsyncSession, user_id: uuid.UUID, trigger: str, achievements: list[Achievement]
+def remember_lesson_unlocks(
+    session: AsyncSession, user_id: uuid.UUID, attempt_id: uuid.UUID, unlocked: list[Achievement]
 ) -> None:
-    """Keep what a check with `trigger` unlocked, for `unlocked_now` in this transaction."""
-    known: list[Achievement] = remembered(session, _UNLOCKED_NOW, (user_id, trigger), [])
-    remember(session, _UNLOCKED_NOW, (user_id, trigger), [*known, *achievements])
+    """Keep what finishing the attempt unlocked, for `lesson_unlocks_now` in this
+    transaction."""
+    key = (user_id, attempt_id)
+    known: list[Achievement] = remembered(session, _LESSON_UNLOCKS, key, [])
+    remember(session, _LESSON_UNLOCKS, key, [*known, *unlocked])
 
 
-def unlocked_now(session: AsyncSession, user_id: uuid.UUID, trigger: str) -> list[str] | None:
-    """Codes the checks of the current (sub)transaction unlocked with `trigger`, in display
-    order; None when no check with it ran. Only the whole answer for a trigger that no
-    earlier transaction used (a lesson attempt finished now)."""
-    known: list[Achievement] | None = remembered(session, _UNLOCKED_NOW, (user_id, trigger))
+def lesson_unlocks_now(
+    session: AsyncSession, user_id: uuid.UUID, attempt_id: uuid.UUID
+) -> list[str] | None:
+    """Codes that finishing the attempt unlocked in the current (sub)transaction, in display
+    order (as `codes_unlocked_by` its trigger); None when its check did not run here. An
+    attempt is finished once, so a check that ran here made all of its unlocks."""
+    known: list[Achievement] | None = remembered(session, _LESSON_UNLOCKS, (user_id, attempt_id))
     if known is None:
         return None
     return [achievement.code for achievement in sorted(known, key=lambda a: (a.position, a.id))]

@@ -278,21 +278,16 @@ async def _result(
     session: AsyncSession,
     attempt: LessonAttempt,
     first: dict[uuid.UUID, QuestionAttempt] | None = None,
-    *,
-    finished_now: bool = False,
 ) -> FinishResult:
-    """The stored result of a finished attempt (`first`: its first answers, if read already;
-    `finished_now`: finished in this transaction, whose checks made all its unlocks)."""
+    """The stored result of a finished attempt (`first`: its first answers, if read already)."""
     assert attempt.finished_at is not None and attempt.score is not None
-    trigger = achievements_repository.lesson_trigger(attempt.id)
-    new_achievements = (
-        achievements_repository.unlocked_now(session, attempt.user_id, trigger)
-        if finished_now
-        else None
+    # Finished in this transaction: its achievement check has just said what it unlocked.
+    new_achievements = achievements_repository.lesson_unlocks_now(
+        session, attempt.user_id, attempt.id
     )
     if new_achievements is None:
         new_achievements = await achievements_repository.codes_unlocked_by(
-            session, attempt.user_id, trigger
+            session, attempt.user_id, achievements_repository.lesson_trigger(attempt.id)
         )
     if first is None:
         first = await repository.first_answers(session, attempt.id)
@@ -404,7 +399,7 @@ async def finish_attempt(
             finished_at=now,
         ),
     )
-    return await _result(session, attempt, first, finished_now=True)
+    return await _result(session, attempt, first)
 
 
 async def progress_summary(
