@@ -2,10 +2,11 @@
 
 `make bench-routes` runs `python -m bench.routes`. It starts PostgreSQL and Redis like the
 tests (tests/services.py), migrates, loads the demo data, and starts the app in this process
-with the production settings of `make bench` (Redis for cache and rate limits). Then
-`--learners` learners sign up and go through the scenario of bench/locustfile.py one request
-at a time, `--rounds` times: the review queue and five reviews, a lesson (start, answers,
-finish), three tutor messages, the analytics summary, the leaderboard, the shop, the account.
+with the production settings of `make bench` (Redis for cache and rate limits, PostgreSQL
+over its Unix socket). Then `--learners` learners sign up and go through the scenario of
+bench/locustfile.py one request at a time, `--rounds` times: the review queue and five
+reviews, a lesson (start, answers, finish), three tutor messages, the analytics summary, the
+leaderboard, the shop, the account.
 
 Each request is timed twice: the CPU time of this process (the app, the database driver and
 the in-process HTTP client: `GET /healthz` shows the floor the framework and client cost)
@@ -232,7 +233,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await asyncio.to_thread(migrations.upgrade, postgres.url)
         await run_seeders(postgres.url, SEEDERS)
-        async with served_app(postgres.url, redis.url) as app:
+        async with served_app(postgres.socket_url, redis.url) as app:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
                 timer = Timer(client, args.profile)

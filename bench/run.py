@@ -3,7 +3,9 @@
 `make bench [USERS=300 DURATION=60 STEP=]` runs `python -m bench.run`. In order:
 
 1. starts PostgreSQL (Debian's, durable settings: fsync and synchronous commit on) and Redis
-   on free loopback ports, migrates and loads the demo data (`linguo seed`);
+   on free loopback ports, migrates and loads the demo data (`linguo seed`). The API and the
+   Celery worker reach PostgreSQL over its Unix socket, as a server with its database on the
+   same machine should (`--tcp-database`: over TCP loopback instead);
 2. starts `linguo serve` as recommended for production: one worker per core, LINGUO_ENV=
    production with a generated secret key, Redis for cache, rate limits and jobs, WARNING
    logs; plus one `linguo worker` (Celery) as a deployment runs next to it. The rate limits
@@ -842,6 +844,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="PostgreSQL without fsync/synchronous commit (as the tests run it)",
     )
     parser.add_argument(
+        "--tcp-database",
+        action="store_true",
+        help="connect the API to PostgreSQL over TCP loopback, not its Unix socket",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="sample the API workers with py-spy (slows them: not for the figures)",
@@ -946,7 +953,8 @@ def running_stack(args: argparse.Namespace, work_dir: Path) -> Iterator[Stack]:
         stack.callback(redis.stop)
         redis.start()
         port = free_port()
-        env = server_environment(args, postgres.url, redis.url, data, port)
+        database_url = postgres.url if args.tcp_database else postgres.socket_url
+        env = server_environment(args, database_url, redis.url, data, port)
         _log("migrating and loading the demo data (linguo seed)")
         _run_checked([str(BIN_DIR / "linguo"), "seed"], env, work_dir / "seed.log", data)
         statements = StatementStats(postgres.url)
@@ -1007,6 +1015,7 @@ def main(argv: list[str] | None = None) -> int:
             "spawn_rate": args.spawn_rate,
             "duration_s": args.duration,
             "durable_database": not args.fast_db,
+            "database_over": "tcp" if args.tcp_database else "unix socket",
             "celery_worker": not args.no_celery_worker,
             "rate_limits": UNLIMITED,
             "tried": args.settings,

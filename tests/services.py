@@ -57,6 +57,11 @@ class PostgresServer:
         """Superuser URL of the `postgres` database."""
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
+    @property
+    def socket_url(self) -> str:
+        """Superuser URL of the `postgres` database over the server's Unix socket."""
+        return f"postgresql://postgres@/postgres?host={self.root}&port={self.port}"
+
     def url_for(self, database: str) -> str:
         """Superuser URL of another database on this server."""
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"

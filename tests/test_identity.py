@@ -16,7 +16,8 @@ from linguo.analytics.service import take_snapshots
 from linguo.content.importer import import_course
 from linguo.content.librelingo import DEMO_COURSE_PATH, load_course
 from linguo.core.db import Database
-from linguo.core.security import create_access_token
+from linguo.core.errors import InvalidToken
+from linguo.core.security import create_access_token, decode_access_token
 from linguo.gamification.achievements import seed_achievements
 from linguo.gamification.service import grant_gems
 from linguo.gamification.shop import seed_shop_items
@@ -347,6 +348,37 @@ async def test_expired_access_token_is_401_with_reason(client: httpx.AsyncClient
     response = await client.get(f"{API}/users/me", headers={"Authorization": f"Bearer {token}"})
     error = assert_error(response, 401, "invalid_token")
     assert error["details"] == {"reason": "expired"}
+
+
+async def test_a_token_accepted_before_is_refused_once_it_expires(
+    client: httpx.AsyncClient,
+) -> None:
+    """A process remembers the tokens it verified, but not past their expiry."""
+    user = await register(client)
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    token, _ = create_access_token(
+        user_id=uuid.UUID(user["id"]),
+        role="student",
+        key=TEST_SECRET,
+        issuer="linguo",
+        minutes=1,
+        now=expires - timedelta(minutes=1),
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get(f"{API}/users/me", headers=headers)).status_code == 200
+    await asyncio.sleep((expires - datetime.now(UTC)).total_seconds() + 0.1)
+    error = assert_error(await client.get(f"{API}/users/me", headers=headers), 401, "invalid_token")
+    assert error["details"] == {"reason": "expired"}
+
+
+def test_a_verified_token_is_verified_again_with_another_key() -> None:
+    """Remembered claims are the key's: a token signed with an old key fails with a new one."""
+    token = _jwt()
+    assert decode_access_token(token, key=TEST_SECRET, issuer="linguo").role == ""
+    with pytest.raises(InvalidToken):
+        decode_access_token(token, key="another-key-that-is-long-enough-for-hs256", issuer="linguo")
+    with pytest.raises(InvalidToken):
+        decode_access_token(token, key=TEST_SECRET, issuer="someone-else")
 
 
 # Profile

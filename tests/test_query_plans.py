@@ -14,10 +14,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import fastapi.dependencies.utils
+import fastapi.routing
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, select, text
+from starlette.concurrency import run_in_threadpool
 
 from linguo.core.db import Database
 from linguo.gamification import service
@@ -29,6 +32,7 @@ from tests.conftest import (
     scalar,
     start_first_demo_lesson,
 )
+from tests.test_conversation import new_session, say
 
 API = "/api/v1"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # the `clock` fixture's Monday
@@ -509,3 +513,36 @@ async def test_an_answer_runs_a_fixed_small_number_of_statements(
     )
     assert hearts == attempt["hearts"] - 2
     assert response.json()["hearts_left"] == hearts
+
+
+@pytest.mark.usefixtures("clock")
+async def test_a_learners_day_runs_nothing_in_fastapis_thread_pool(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    database: Database,
+    user_factory: UserFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FastAPI runs a plain `def` endpoint or dependency in its thread pool: a thread hop and
+    a wake-up of the event loop for each, however small the function. No hot route has one."""
+    hops: list[str] = []
+
+    async def recording(function: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(kwargs.get("function", function), "__qualname__", repr(function)))
+        return await run_in_threadpool(function, *args, **kwargs)
+
+    monkeypatch.setattr(fastapi.dependencies.utils, "run_in_threadpool", recording)
+    monkeypatch.setattr(fastapi.routing, "run_in_threadpool", recording)
+    await seed_words(database, 10)
+    _, headers, _ = await user_factory()
+    played = await play_first_demo_lesson(client, app, database, headers)
+    assert (await client.post(played.finish_path, headers=headers)).status_code == 200
+    queue = (await client.get(f"{API}/progress/queue?limit=5", headers=headers)).json()
+    review = {"word_id": queue[0]["word_id"], "rating": 2}
+    assert (await client.post(f"{API}/progress/review", headers=headers, json=review)).is_success
+    session_id = (await new_session(client, headers))["session"]["id"]
+    turn = await say(client, session_id, headers, "Je suis allé au marche hier.")
+    assert turn.status_code == 200, turn.text
+    for path in ("/analytics/summary", "/leaderboard", "/shop", "/users/me", "/courses"):
+        assert (await client.get(f"{API}{path}", headers=headers)).status_code == 200, path
+    assert hops == []

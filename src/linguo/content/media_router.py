@@ -18,7 +18,7 @@ from linguo.providers.storage import Storage
 router = APIRouter(prefix="/media", tags=["media"])
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     """The app's media storage (`app.state.storage`)."""
     storage: Storage = request.app.state.storage
     return storage
@@ -27,7 +27,7 @@ def get_storage(request: Request) -> Storage:
 AppStorage = Annotated[Storage, Depends(get_storage)]
 
 
-def get_speech(request: Request) -> media.Speech:
+async def get_speech(request: Request) -> media.Speech:
     """The app's storage and text-to-speech engine, to record exercise audio."""
     return media.Speech(storage=request.app.state.storage, tts=request.app.state.tts)
 

@@ -26,13 +26,13 @@ from linguo.providers.llm.chain import ProviderChain
 router = APIRouter(prefix="/sessions", tags=["conversation"], responses=error_responses(401))
 
 
-def get_chain(request: Request) -> ProviderChain:
+async def get_chain(request: Request) -> ProviderChain:
     """The app's language-model chain (no providers: the offline tutor answers)."""
     chain: ProviderChain = request.app.state.llm_chain
     return chain
 
 
-def get_hub(request: Request) -> SessionHub:
+async def get_hub(request: Request) -> SessionHub:
     """The app's WebSocket fan-out."""
     hub: SessionHub = request.app.state.session_hub
     return hub

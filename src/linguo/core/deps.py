@@ -22,19 +22,19 @@ from linguo.models.identity import Role, User
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The current time (UTC) from the app's clock, read once per request."""
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()
 
 
-def get_cache(request: Request) -> Cache:
+async def get_cache(request: Request) -> Cache:
     """The app's cache."""
     cache: Cache = request.app.state.cache
     return cache

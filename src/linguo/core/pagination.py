@@ -32,7 +32,7 @@ class PageParams:
     offset: int = 0
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")] = 20,
     offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
 ) -> PageParams:
