@@ -142,6 +142,8 @@ class CpuAccount:
         self._seconds: dict[str, float] = {}
         self._busiest: dict[str, list[float]] = {}
         self._started_at = 0.0
+        self._machine_start: Any = None
+        self._machine: dict[str, float] = {}
         self.wall_s = 0.0
 
     def record(self, name: str, cpu_seconds: float) -> None:
@@ -150,11 +152,13 @@ class CpuAccount:
 
     def __enter__(self) -> CpuAccount:
         self._started_at = time.monotonic()
+        self._machine_start = psutil.cpu_times()
         self._start = {name: _tree_cpu_seconds(pid) for name, pid in self.parts.items()}
         return self
 
     def __exit__(self, *_: object) -> None:
         self.wall_s = time.monotonic() - self._started_at
+        self._machine = _machine_shares(self._machine_start, psutil.cpu_times())
         for name, pid in self.parts.items():
             before = self._start.get(name, {})
             now = _tree_cpu_seconds(pid)
@@ -181,7 +185,27 @@ class CpuAccount:
                 }
                 for name, seconds in sorted(self._seconds.items(), key=lambda item: -item[1])
             },
+            "machine": self._machine,
         }
+
+
+# The machine's CPU time by kind, as the kernel counts it for all processes together.
+MACHINE_CPU_KINDS = ("user", "nice", "system", "irq", "softirq", "steal", "iowait", "idle")
+
+
+def _machine_shares(before: Any, after: Any) -> dict[str, float]:
+    """Each kind's share of all CPU time between two psutil.cpu_times() readings.
+
+    `steal` is time the hypervisor gave to other guests: a virtual machine with a high share
+    runs everything slower than its cores suggest. `softirq` is mostly the network stack
+    (loopback traffic between locust, the API, PostgreSQL and Redis).
+    """
+    spent = {
+        kind: max(getattr(after, kind, 0.0) - getattr(before, kind, 0.0), 0.0)
+        for kind in MACHINE_CPU_KINDS
+    }
+    total = sum(spent.values()) or 1e-9
+    return {kind: round(seconds / total, 3) for kind, seconds in spent.items()}
 
 
 def ended_children_cpu_seconds() -> float:
@@ -202,6 +226,10 @@ def print_cpu(figures: dict[str, Any]) -> None:
         )
         share = f"{row['share_of_cores']:>6.1%} of the cores"
         print(f"{name:<26}{row['cpu_s']:>8.1f} s  {share}{processes}")
+    machine = figures.get("machine") or {}
+    if machine:
+        kinds = ", ".join(f"{kind} {share:.1%}" for kind, share in machine.items() if share)
+        print(f"machine (all processes and the kernel): {kinds}")
 
 
 # --- py-spy -----------------------------------------------------------------------------------
