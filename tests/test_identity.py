@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import argon2
 import httpx
@@ -335,16 +336,22 @@ async def test_invalid_access_tokens_are_401(client: httpx.AsyncClient, token: s
     assert_error(response, 401, "invalid_token")
 
 
-async def test_expired_access_token_is_401_with_reason(client: httpx.AsyncClient) -> None:
-    user = await register(client)
+def _access_token_expiring(user: dict[str, Any], expires: datetime) -> str:
+    """A learner's access token of the app's usual 15 minutes, which expires at `expires`."""
     token, _ = create_access_token(
         user_id=uuid.UUID(user["id"]),
         role="student",
         key=TEST_SECRET,
         issuer="linguo",
         minutes=15,
-        now=datetime.now(UTC) - timedelta(minutes=16),
+        now=expires - timedelta(minutes=15),
     )
+    return token
+
+
+async def test_expired_access_token_is_401_with_reason(client: httpx.AsyncClient) -> None:
+    user = await register(client)
+    token = _access_token_expiring(user, datetime.now(UTC) - timedelta(minutes=1))
     response = await client.get(f"{API}/users/me", headers={"Authorization": f"Bearer {token}"})
     error = assert_error(response, 401, "invalid_token")
     assert error["details"] == {"reason": "expired"}
@@ -356,14 +363,7 @@ async def test_a_token_accepted_before_is_refused_once_it_expires(
     """A process remembers the tokens it verified, but not past their expiry."""
     user = await register(client)
     expires = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
-    token, _ = create_access_token(
-        user_id=uuid.UUID(user["id"]),
-        role="student",
-        key=TEST_SECRET,
-        issuer="linguo",
-        minutes=1,
-        now=expires - timedelta(minutes=1),
-    )
+    token = _access_token_expiring(user, expires)
     headers = {"Authorization": f"Bearer {token}"}
     assert (await client.get(f"{API}/users/me", headers=headers)).status_code == 200
     await asyncio.sleep((expires - datetime.now(UTC)).total_seconds() + 0.1)
