@@ -1,7 +1,9 @@
-"""Where the time goes during a load run: PostgreSQL's statement statistics and a py-spy profile.
+"""Where the time goes during a load run: PostgreSQL's statement statistics, the API workers'
+garbage-collector pauses and a py-spy profile.
 
 `bench/run.py` always collects the statements (pg_stat_statements costs little and is what an
-operator would look at first) and, with `--profile`, samples the API workers with py-spy.
+operator would look at first) and the collector's pauses (from the API's `/metrics`) and, with
+`--profile`, samples the API workers with py-spy.
 The profile slows the server down, so figures of a profiled run are not the benchmark's
 figures; profile a separate run.
 """
@@ -9,13 +11,17 @@ figures; profile a separate run.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import re
 import resource
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,6 +236,80 @@ def print_cpu(figures: dict[str, Any]) -> None:
     if machine:
         kinds = ", ".join(f"{kind} {share:.1%}" for kind, share in machine.items() if share)
         print(f"machine (all processes and the kernel): {kinds}")
+
+
+# --- the garbage collector's pauses (the API's /metrics) --------------------------------------
+
+GC_PAUSES_METRIC = "linguo_gc_pause_seconds"
+_METRIC_SAMPLE = re.compile(r"^(?P<name>\w+)\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
+_METRIC_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+def read_gc_pauses(base_url: str) -> dict[str, dict[str, Any]]:
+    """The API workers' collector passes so far, by generation: their number, their pauses
+    in all and the histogram's cumulative buckets. Empty when /metrics does not answer."""
+    try:
+        with urllib.request.urlopen(f"{base_url}/metrics", timeout=10) as response:  # noqa: S310
+            text = response.read().decode()
+    except (urllib.error.URLError, OSError):
+        return {}
+    readings: dict[str, dict[str, Any]] = {}
+    for line in text.splitlines():
+        match = _METRIC_SAMPLE.match(line)
+        if match is None or not match["name"].startswith(GC_PAUSES_METRIC):
+            continue
+        labels = dict(_METRIC_LABEL.findall(match["labels"]))
+        reading = readings.setdefault(
+            labels["generation"], {"passes": 0.0, "seconds": 0.0, "buckets": {}}
+        )
+        suffix, value = match["name"][len(GC_PAUSES_METRIC) :], float(match["value"])
+        if suffix == "_count":
+            reading["passes"] = value
+        elif suffix == "_sum":
+            reading["seconds"] = value
+        elif suffix == "_bucket":
+            reading["buckets"][float(labels["le"])] = value
+    return readings
+
+
+def gc_pauses_between(
+    before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per generation, the passes between two readings, their pauses in all (ms) and the
+    histogram bound under which every one of them fell (ms; None: above the last bound)."""
+    figures: dict[str, dict[str, Any]] = {}
+    if not after:
+        return figures
+    nothing: dict[str, Any] = {"passes": 0.0, "seconds": 0.0, "buckets": {}}
+    for generation in ("0", "1", "2"):
+        now, then = after.get(generation, nothing), before.get(generation, nothing)
+        passes = round(now["passes"] - then["passes"])
+        bound = next(
+            (
+                upper
+                for upper, count in sorted(now["buckets"].items())
+                if count - then["buckets"].get(upper, 0.0) >= passes
+            ),
+            math.inf,
+        )
+        figures[generation] = {
+            "passes": passes,
+            "pause_ms": round((now["seconds"] - then["seconds"]) * 1000, 1),
+            "each_under_ms": None if not passes or math.isinf(bound) else bound * 1000,
+        }
+    return figures
+
+
+def print_gc_pauses(figures: dict[str, dict[str, Any]]) -> None:
+    """The collector table: a full pass (generation 2) stops a worker with its requests."""
+    if not figures:
+        return
+    print("\nGarbage collector in the API workers over the run (ramp-up included)")
+    for generation, row in figures.items():
+        name = "full passes (2)" if generation == "2" else f"generation {generation}"
+        bound = row["each_under_ms"]
+        longest = f", each under {bound:g} ms" if bound is not None else ""
+        print(f"{name:<18}{row['passes']:>6} passes, {row['pause_ms']:>8.1f} ms in all{longest}")
 
 
 # --- py-spy -----------------------------------------------------------------------------------

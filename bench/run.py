@@ -62,11 +62,14 @@ from bench.diagnostics import (
     CpuAccount,
     StatementStats,
     ended_children_cpu_seconds,
+    gc_pauses_between,
     print_cpu,
+    print_gc_pauses,
     print_profile,
     print_statements,
     profiling,
     py_spy_path,
+    read_gc_pauses,
     summarise_profile,
 )
 from tests.services import PostgresServer, RedisServer, _postgres_bin, _wait_for_port, free_port
@@ -622,6 +625,7 @@ def run_load(stack: Stack, users: int, args: argparse.Namespace, work_dir: Path)
     log = work_dir / f"locust-{users}u.log"
     profile_file = work_dir / f"profile-{users}u.txt"
     statements.reset()
+    collector_before = read_gc_pauses(base_url)
     started = time.monotonic()
     with contextlib.ExitStack() as during:
         memory = during.enter_context(MemorySampler(server.pid))
@@ -645,6 +649,7 @@ def run_load(stack: Stack, users: int, args: argparse.Namespace, work_dir: Path)
                 os.killpg(locust.pid, signal.SIGKILL)
             raise
     elapsed = time.monotonic() - started
+    collector = gc_pauses_between(collector_before, read_gc_pauses(base_url))
     database = statements.top()
     profile = summarise_profile(profile_file) if profile_file.exists() else None
     measured: dict[str, Any] = json.loads(report_file.read_text()) if report_file.exists() else {}
@@ -697,6 +702,7 @@ def run_load(stack: Stack, users: int, args: argparse.Namespace, work_dir: Path)
         "server_alive": server.running(),
         "database": database,
         "cpu": cpu.report(),
+        "garbage_collector": collector,
         "profile": profile,
     }
 
@@ -782,6 +788,7 @@ def print_run(run: dict[str, Any]) -> None:
     if not run["server_alive"]:
         print("THE SERVER EXITED DURING THE RUN (see its log)")
     print_cpu(run["cpu"])
+    print_gc_pauses(run["garbage_collector"])
     print_statements(run["database"])
     if run["profile"]:
         print_profile(run["profile"])

@@ -7,6 +7,8 @@ import gc
 import json
 import logging
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -18,8 +20,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text, update
 
-from linguo.app import create_app, create_served_app
-from linguo.core import migrations
+from linguo.app import SERVING_GC_THRESHOLDS, create_app, create_served_app
+from linguo.core import metrics, migrations
 from linguo.core.db import Database
 from linguo.language.analysis import Analyser, default_analyser
 from linguo.models.identity import Role, User
@@ -371,11 +373,15 @@ async def test_only_connections_idle_past_the_threshold_are_pinged(
     assert len(calls) == pings  # the first checkout of a new connection is never pinged
 
 
+_FULL_GC_PASSES = 'linguo_gc_pause_seconds_count{generation="2"}'
+
+
 async def test_a_served_worker_loads_the_models_then_freezes_its_heap(
     servers: TestServers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`linguo serve` workers start with the analysers loaded and their heap out of the
-    collector's full passes; apps built otherwise (tests, tools) are left as they are."""
+    """`linguo serve` workers start with the analysers loaded, their heap out of the
+    collector's full passes, the collector tuned and its pauses timed for /metrics; apps
+    built otherwise (tests, tools) are left as they are."""
     warmed: list[tuple[str, ...]] = []
     real_warm_up = Analyser.warm_up
 
@@ -384,20 +390,71 @@ async def test_a_served_worker_loads_the_models_then_freezes_its_heap(
         return real_warm_up(self, languages)
 
     monkeypatch.setattr(Analyser, "warm_up", observed_warm_up)
-    frozen = gc.get_freeze_count()
+    frozen, thresholds = gc.get_freeze_count(), gc.get_threshold()
+
+    def full_passes_timed() -> float:
+        gc.collect()
+        return metric_value(metrics.render_latest().decode(), _FULL_GC_PASSES)
+
     try:
         plain = create_app(make_settings(servers))
         async with plain.router.lifespan_context(plain):
             assert gc.get_freeze_count() == frozen and warmed == []
+            assert gc.get_threshold() == thresholds
+            timed = full_passes_timed()
+            assert full_passes_timed() == timed
         lazy = create_served_app(make_settings(servers, preload_analysers=False))
         async with lazy.router.lifespan_context(lazy):
             assert gc.get_freeze_count() > frozen and warmed == []
+            assert gc.get_threshold() == SERVING_GC_THRESHOLDS != thresholds
+            timed = full_passes_timed()
+            assert full_passes_timed() == timed + 1
+        assert full_passes_timed() == timed + 1  # stopped with the worker
         served = create_served_app(make_settings(servers))
         async with served.router.lifespan_context(served):
             assert warmed == [("en", "fr", "es")]
             assert default_analyser().analyse("Je mange avec la chien.", "fr", "en").errors
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
+# A fresh interpreter: models load once per process, and this one has used them already.
+_FIRST_USES_AFTER_PREPARING = """
+import asyncio, gc, json
+from linguo.app import _prepare_worker
+from linguo.config import Settings
+from linguo.language.analysis import default_analyser
+from linguo.language.answers import check_answer
+
+asyncio.run(_prepare_worker(Settings(preload_analysers=True)))
+before = len(gc.get_objects())
+default_analyser().analyse("Hier je suis alle au marche avec ma soeur.", "fr", "en")
+for language, typed, accepted in (
+    ("fr", "je mange une pome", "Je mange une pomme"),
+    ("es", "yo como una manzan", "Yo como una manzana"),
+    ("en", "I eat an aple", "I eat an apple"),
+):
+    check_answer(typed, [accepted], language)
+gc.collect()
+print(json.dumps({"new_objects": len(gc.get_objects()) - before}))
+"""
+
+
+def test_a_prepared_worker_has_nothing_left_to_load_at_its_first_turn_and_answers() -> None:
+    """What loads after the freeze is walked by every full pass of the collector, each a
+    pause of the event loop: a French turn and an answer in each language, the first of a
+    prepared worker, leave almost nothing behind (Grammalecte's rule graphs alone are
+    30,000 objects, the real-word lists of answer checking 2,000 large lists)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _FIRST_USES_AFTER_PREPARING],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    left = json.loads(result.stdout.splitlines()[-1])["new_objects"]
+    assert left < 1_000, f"{left} objects loaded after the heap was frozen"
 
 
 async def test_login_is_limited_harder_than_the_api(

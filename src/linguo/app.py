@@ -41,6 +41,7 @@ from linguo.gamification.leagues_router import router as leagues_router
 from linguo.gamification.router import me_router as gamification_me_router
 from linguo.gamification.router import shop_router
 from linguo.identity.router import auth_router, users_router
+from linguo.language import answers
 from linguo.language.analysis import default_analyser
 from linguo.lessons.router import router as lessons_router
 from linguo.ops.router import router as ops_router
@@ -54,20 +55,35 @@ API_PREFIX = "/api/v1"
 logger = structlog.get_logger("linguo.app")
 
 
-async def _prepare_worker(settings: Settings) -> None:
-    """Ready a serving worker: load the language models, then freeze the heap.
+# The cyclic collector's thresholds in a serving worker (Python's are 700, 10, 10). At 700
+# allocations a request is collected mid-flight several times, its live objects are
+# promoted to older generations, and they soon trigger a full pass: a pause of 100-200 ms
+# for every request on that worker, about ten times a minute at 300 learners. At 10,000
+# most of a request's objects are freed by reference counting before any pass sees them;
+# at that load no full pass came in a whole 95-second run (bench/RESULTS.md, sixth round).
+SERVING_GC_THRESHOLDS = (10_000, 20, 20)
 
-    Loaded at start, the models cost the first tutor turn nothing. Frozen (`gc.freeze`),
-    everything loaded so far (modules, the app, the models' few hundred thousand objects)
-    is left out of the cyclic collector's full passes, which otherwise walk all of it and
-    stop the worker's event loop for about 200 ms with its requests in flight.
+
+async def _prepare_worker(settings: Settings) -> None:
+    """Ready a serving worker: load the language models, freeze the heap, tune the collector.
+
+    Loaded at start, the models cost the first tutor turn and the first answer checked
+    nothing. Frozen (`gc.freeze`), everything loaded so far (modules, the app, the models'
+    few hundred thousand objects) is left out of the cyclic collector's full passes, which
+    otherwise walk all of it and stop the worker's event loop for 100-200 ms under load,
+    with its requests in flight. Whatever loads after the freeze is walked by every full
+    pass: the models must be complete by then. Then the collector runs less often
+    (`SERVING_GC_THRESHOLDS`), and its passes are timed for `/metrics`.
     """
     if settings.preload_analysers:
         missing = await asyncio.to_thread(default_analyser().warm_up)
         if missing:
             logger.warning("analysers_unavailable", missing=missing)
+        await asyncio.to_thread(answers.warm_up)
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*SERVING_GC_THRESHOLDS)
+    metrics.watch_garbage_collector()
 
 
 @asynccontextmanager
@@ -80,9 +96,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.rate_limiter = RateLimiter(settings)
     app.state.redis = None
     metrics.watch_database_pool(database.engine)
-    pool_stats: asyncio.Task[None] | None = None
+    worker_stats: asyncio.Task[None] | None = None
     if metrics.MULTIPROCESS_DIR:
-        pool_stats = asyncio.create_task(metrics.publish_pool_stats(database.engine))
+        worker_stats = asyncio.create_task(metrics.publish_worker_stats(database.engine))
     jobs.load_task_modules()
     if settings.redis_url:
         from redis.asyncio import Redis
@@ -107,9 +123,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.redis is not None:
             await app.state.redis.aclose()
         await cache.close()
-        if pool_stats is not None:
-            pool_stats.cancel()
+        if worker_stats is not None:
+            worker_stats.cancel()
         metrics.unwatch_database_pool(database.engine)
+        metrics.unwatch_garbage_collector()
         await database.dispose()
 
 

@@ -1,4 +1,5 @@
-"""Prometheus metrics: HTTP traffic per route template and the database pool.
+"""Prometheus metrics: HTTP traffic per route template, the database pool and the garbage
+collector's pauses.
 
 With several worker processes (`linguo serve --workers N` sets PROMETHEUS_MULTIPROC_DIR),
 prometheus-client's multiprocess mode aggregates every worker's values, so a scrape
@@ -8,9 +9,12 @@ answered by any worker reports the whole server.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import time
+from collections import deque
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -22,7 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-POOL_STATS_INTERVAL_SECONDS = 5.0
+WORKER_STATS_INTERVAL_SECONDS = 5.0
 
 registry = CollectorRegistry(auto_describe=True)
 
@@ -39,6 +43,57 @@ HTTP_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0),
     registry=registry,
 )
+
+GC_PAUSES = Histogram(
+    "linguo_gc_pause_seconds",
+    "Passes of the cyclic garbage collector in serving workers, by generation (2 is a full "
+    "pass); each stops its worker, requests in flight included.",
+    ["generation"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+    registry=registry,
+)
+
+
+class GarbageCollectorTimer:
+    """Times each pass of the collector (a `gc.callbacks` entry) for `GC_PAUSES`.
+
+    A pass runs inside whichever allocation triggered it, possibly while that thread holds
+    prometheus-client's lock, so the callback only appends to a queue; `flush` records the
+    queued passes from ordinary code.
+    """
+
+    def __init__(self) -> None:
+        self._started = 0.0
+        self.pending: deque[tuple[int, float]] = deque(maxlen=100_000)
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        """The collector's callback: `phase` is "start" or "stop"."""
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pending.append((info["generation"], time.perf_counter() - self._started))
+
+    def flush(self) -> None:
+        """Record the passes queued since the last flush."""
+        while self.pending:
+            generation, seconds = self.pending.popleft()
+            GC_PAUSES.labels(str(generation)).observe(seconds)
+
+
+_gc_timer = GarbageCollectorTimer()
+
+
+def watch_garbage_collector() -> None:
+    """Time the collector's passes in this process (a serving worker, at start-up)."""
+    if _gc_timer not in gc.callbacks:
+        gc.callbacks.append(_gc_timer)
+
+
+def unwatch_garbage_collector() -> None:
+    """Stop timing the collector's passes (at shutdown), recording those still queued."""
+    if _gc_timer in gc.callbacks:
+        gc.callbacks.remove(_gc_timer)
+    _gc_timer.flush()
 
 
 _POOL_GAUGES = {
@@ -98,16 +153,19 @@ _pool_gauges = (
 )
 
 
-async def publish_pool_stats(engine: AsyncEngine) -> None:
-    """Multiprocess mode: keep this worker's pool gauges current until cancelled."""
+async def publish_worker_stats(engine: AsyncEngine) -> None:
+    """Multiprocess mode: keep this worker's pool gauges and collector pauses current until
+    cancelled."""
     while True:
         for name, (_, attribute) in _POOL_GAUGES.items():
             _pool_gauges[name].set(_pool_reading(engine, attribute))
-        await asyncio.sleep(POOL_STATS_INTERVAL_SECONDS)
+        _gc_timer.flush()
+        await asyncio.sleep(WORKER_STATS_INTERVAL_SECONDS)
 
 
 def render_latest() -> bytes:
     """The text exposition of every metric (of all workers in multiprocess mode)."""
+    _gc_timer.flush()
     if MULTIPROCESS_DIR:
         scrape = CollectorRegistry()
         MultiProcessCollector(scrape)  # type: ignore[no-untyped-call]

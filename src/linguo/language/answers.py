@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -50,6 +50,7 @@ __all__ = [
     "check_answer",
     "is_real_word",
     "normalise",
+    "warm_up",
 ]
 
 DiffKind = Literal["missing", "extra", "wrong", "typo", "accent"]
@@ -272,13 +273,22 @@ def _real_words(language: str) -> frozenset[str]:
     # frequency 10 ** (-i / 100), i.e. of Zipf value 9 - i / 100.
     last_bucket = round((9 - REAL_WORD_MIN_ZIPF) * 100)
     last_short_bucket = round((9 - SHORT_REAL_WORD_MIN_ZIPF) * 100)
-    buckets = wordfreq.get_frequency_list(language)[: last_bucket + 1]
+    # Read past wordfreq's own cache, which would keep the whole list (about 17 MiB a
+    # language) for the life of the process next to the set built from it.
+    buckets = wordfreq.get_frequency_list.__wrapped__(language)[: last_bucket + 1]
     return frozenset(
         folded
         for index, bucket in enumerate(buckets)
         for word in bucket
         if len(folded := _fold(word)) > _SHORT_WORD_LENGTH or index <= last_short_bucket
     )
+
+
+def warm_up(languages: Iterable[str] = ("en", "fr", "es")) -> None:
+    """Load the real-word lists of `languages` now (about 0.1 s each), not at the first
+    answer checked in each."""
+    for language in languages:
+        _real_words(_language_code(language))
 
 
 def is_real_word(word: str, language: str) -> bool:

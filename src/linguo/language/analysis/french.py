@@ -166,13 +166,20 @@ class _Engine:
             return list(self.engine.parse(text, "FR", dOptions=self.options))
 
 
+_FIRST_PARSE = "Je suis là."
+
+
 def _load(paths: tuple[str, ...]) -> _Engine:
     grammalecte = import_grammalecte(paths)
     checker = grammalecte.GrammarChecker("fr")
     engine = checker.getGCEngine()
     options = dict(engine.getDefaultOptions())
     options.update(dict.fromkeys(_OFF, False))
-    return _Engine(engine, options, threading.Lock())
+    loaded = _Engine(engine, options, threading.Lock())
+    # Grammalecte builds its rule graphs (some 30,000 objects) at its first parse: build
+    # them now, with the rest of the model, not in the middle of a learner's first turn.
+    loaded.parse(_FIRST_PARSE)
+    return loaded
 
 
 class GrammalecteDetector:
