@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +60,21 @@ def make_turn(**changes: Any) -> TutorTurn:
     return dataclasses.replace(base, **changes)
 
 
+def as_asked(chosen: Bank, questions: Iterable[str]) -> set[str]:
+    """Questions of a bank as its learners read them: {language} names the bank's language."""
+    return {
+        question.format(language=chosen.language_name(chosen.language)) for question in questions
+    }
+
+
 def questions(language: str, band: str | None = None) -> set[str]:
-    """Every question of a bank (of one band, or of all)."""
+    """Every question of a bank (of one band, or of all), as asked."""
     found: set[str] = set()
     chosen = bank(language)
     for each in [band] if band else list(BANDS):
         found.update(chosen.free_questions[each])
         for topic in chosen.topics:
-            found.update(topic.questions[each])
+            found.update(as_asked(chosen, topic.questions[each]))
     return found
 
 
@@ -294,7 +301,45 @@ def test_every_style_greets_in_every_language(language: str, style: str) -> None
         if topic.intro["A1-A2"] in greeting  # the scene, motion, story or interview set up
     )
     assert chosen.topic(topic_id).style == style
-    assert asked(greeting) in chosen.topic(topic_id).questions["A1-A2"]
+    assert asked(greeting) in as_asked(chosen, chosen.topic(topic_id).questions["A1-A2"])
+
+
+@pytest.mark.parametrize(
+    ("language", "native_language", "names"),
+    [
+        ("fr", "en", ("French",)),
+        ("fr", "es", ("francés",)),
+        ("en", "fr", ("anglais",)),
+        ("es", "fr", ("espagnol",)),
+        ("de", "fr", ("anglais",)),  # no German bank: practised in English, and said so
+    ],
+)
+def test_questions_about_the_practised_language_name_it_in_their_gloss_too(
+    language: str, native_language: str, names: tuple[str, ...]
+) -> None:
+    """A beginner learning French reads "Tu regardes des films en français ? [Do you watch
+    films in French?]", not a gloss about English taken from the English learners' bank."""
+    practised = "en" if language == "de" else language
+    own_name = bank(practised).language_name(practised)
+    glossed = [
+        reply.splitlines()[-1]
+        for reply in conversation(
+            30,
+            language=language,
+            native_language=native_language,
+            level="A1",
+            style="tutor",
+            topic="tutor.learning_languages",
+        )
+    ]
+    about_the_language = [line for line in glossed if own_name in asked(line)]
+    assert len(about_the_language) >= 4, glossed
+    gloss_bank = bank(native_language)
+    other_names = set(gloss_bank.language_names.values()) - set(names)
+    for line in about_the_language:
+        gloss = line[len(asked(line)) :]
+        assert any(name in gloss for name in names), line
+        assert not any(re.search(rf"\b{re.escape(name)}\b", gloss) for name in other_names), line
 
 
 def test_greeting_sets_the_scene_for_roleplay_and_the_motion_for_debate() -> None:
@@ -428,6 +473,22 @@ def test_banks_must_stay_parallel_across_languages(tmp_path: Path) -> None:
     load_bank(tmp_path / "es.yaml")  # valid on its own: 5 questions is enough
     with pytest.raises(
         BankError, match=r"es\.yaml: topics\[casual\.weekend\]\.questions\.A1-A2: 5 questions, "
+    ):
+        load_banks(tmp_path)
+
+
+def test_a_question_and_its_gloss_must_name_the_same_things(tmp_path: Path) -> None:
+    broken_copy(
+        tmp_path,
+        "fr",
+        '"Tu regardes des films en {language} ?"',
+        '"Tu regardes des films en français ?"',
+    )
+    load_bank(tmp_path / "fr.yaml")  # valid on its own
+    with pytest.raises(
+        BankError,
+        match=r"fr\.yaml: topics\[tutor\.learning_languages\]\.questions\.A1-A2\[3\]: "
+        r"placeholders differ from en\.yaml",
     ):
         load_banks(tmp_path)
 

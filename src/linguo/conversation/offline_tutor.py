@@ -131,6 +131,9 @@ PHRASES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "topic_change": (frozenset(), frozenset()),
 }
 _NO_FIELDS: frozenset[str] = frozenset()
+# A topic's question may name the language being practised as {language}, so that its
+# gloss in another bank names that language too, not the other bank's own.
+_QUESTION_FIELDS = frozenset({"language"})
 _TOP_KEYS = frozenset(
     {
         "language",
@@ -238,6 +241,10 @@ class Bank:
                 return topic
         raise KeyError(topic_id)
 
+    def language_name(self, code: str) -> str:
+        """The name of language `code` in this bank's language (the code if unnamed)."""
+        return self.language_names.get(code, code)
+
 
 class _Reader:
     """Typed access to the parsed YAML, raising `BankError` with the file and path."""
@@ -294,11 +301,16 @@ class _Reader:
             for index, item in enumerate(value)
         )
 
-    def per_band(self, value: Any, where: str, minimum: int) -> dict[str, tuple[str, ...]]:
+    def per_band(
+        self, value: Any, where: str, minimum: int, allowed: frozenset[str] = _NO_FIELDS
+    ) -> dict[str, tuple[str, ...]]:
         bands = self.mapping(value, where, BANDS)
         if extra := set(bands) - set(BANDS):
             raise self.fail(where, f"unknown band(s) {sorted(extra)}")
-        return {band: self.texts(bands[band], f"{where}.{band}", minimum=minimum) for band in BANDS}
+        return {
+            band: self.texts(bands[band], f"{where}.{band}", allowed=allowed, minimum=minimum)
+            for band in BANDS
+        }
 
 
 def _levels(reader: _Reader, value: Any, where: str) -> tuple[str, ...]:
@@ -331,7 +343,9 @@ def _topic(reader: _Reader, value: Any, where: str) -> Topic:
         title=reader.text(raw["title"], f"{where}.title"),
         keywords=reader.texts(raw["keywords"], f"{where}.keywords"),
         intro={band: reader.text(intro[band], f"{where}.intro.{band}") for band in BANDS},
-        questions=reader.per_band(raw["questions"], f"{where}.questions", MIN_QUESTIONS),
+        questions=reader.per_band(
+            raw["questions"], f"{where}.questions", MIN_QUESTIONS, _QUESTION_FIELDS
+        ),
     )
 
 
@@ -412,6 +426,10 @@ def load_bank(path: Path) -> Bank:
     )
 
 
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
 def _check_parallel(reference: Bank, bank: Bank) -> None:
     """Item i of a topic's lists must mean the same in every language (used for glosses)."""
     reader = _Reader(bank.path)
@@ -438,6 +456,13 @@ def _check_parallel(reference: Bank, bank: Bank) -> None:
                 raise reader.fail(
                     f"{where}.questions.{band}", f"{mine} questions, {other} has {theirs}"
                 )
+            for index, (question, parallel) in enumerate(
+                zip(topic.questions[band], model.questions[band], strict=True)
+            ):
+                if _placeholders(question) != _placeholders(parallel):
+                    raise reader.fail(
+                        f"{where}.questions.{band}[{index}]", f"placeholders differ from {other}"
+                    )
 
 
 def load_banks(directory: Path) -> dict[str, Bank]:
@@ -637,8 +662,9 @@ class OfflineTutor:
         if turn.turn_number == 0:
             opening = [rng.choice(bank.phrases["greetings"])]
             if turn.language not in self.banks:
-                name = native.language_names.get(turn.language, turn.language)
-                opening.append(native.fallback_note.format(language=name))
+                opening.append(
+                    native.fallback_note.format(language=native.language_name(turn.language))
+                )
             opening.append(rng.choice(bank.frames[turn.style]))
             if slot.topic_id is None:
                 opening.append(rng.choice(bank.free_intro[turn.style]).format(topic=free_text))
@@ -674,6 +700,10 @@ class OfflineTutor:
         else:
             question = bank.topic(slot.topic_id).questions[band][slot.index]
             translation = gloss.topic(slot.topic_id).questions[band][slot.index] if gloss else None
+            # {language} is the practised language, named in the language of each text.
+            question = question.format(language=bank.language_name(bank.language))
+            if gloss is not None and translation is not None:
+                translation = translation.format(language=gloss.language_name(bank.language))
         parts.append(glossed(question, translation))
         return "\n".join(parts)
 
