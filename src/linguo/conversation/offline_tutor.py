@@ -246,6 +246,11 @@ class Bank:
         return self.language_names.get(code, code)
 
 
+def _placeholders(text: str) -> set[str]:
+    """The names of the `{placeholders}` of a template (ValueError if malformed)."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
 class _Reader:
     """Typed access to the parsed YAML, raising `BankError` with the file and path."""
 
@@ -275,7 +280,7 @@ class _Reader:
         if not value.strip():
             raise self.fail(where, "empty string")
         try:
-            fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+            fields = _placeholders(value)
         except ValueError as exc:
             raise self.fail(where, f"bad placeholder ({exc})") from None
         if missing := required - fields:
@@ -424,10 +429,6 @@ def load_bank(path: Path) -> Bank:
         free_questions=reader.per_band(raw["free_questions"], "free_questions", MIN_QUESTIONS),
         topics=topics,
     )
-
-
-def _placeholders(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
 def _check_parallel(reference: Bank, bank: Bank) -> None:
