@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import resource
 import shutil
 import signal
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 from tests.services import _postgres_bin
 
 BIN_DIR = Path(sys.executable).parent
@@ -241,8 +241,6 @@ def print_cpu(figures: dict[str, Any]) -> None:
 # --- the garbage collector's pauses (the API's /metrics) --------------------------------------
 
 GC_PAUSES_METRIC = "linguo_gc_pause_seconds"
-_METRIC_SAMPLE = re.compile(r"^(?P<name>\w+)\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
-_METRIC_LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
 def read_gc_pauses(base_url: str) -> dict[str, dict[str, Any]]:
@@ -254,21 +252,20 @@ def read_gc_pauses(base_url: str) -> dict[str, dict[str, Any]]:
     except (urllib.error.URLError, OSError):
         return {}
     readings: dict[str, dict[str, Any]] = {}
-    for line in text.splitlines():
-        match = _METRIC_SAMPLE.match(line)
-        if match is None or not match["name"].startswith(GC_PAUSES_METRIC):
+    for family in text_string_to_metric_families(text):
+        if family.name != GC_PAUSES_METRIC:
             continue
-        labels = dict(_METRIC_LABEL.findall(match["labels"]))
-        reading = readings.setdefault(
-            labels["generation"], {"passes": 0.0, "seconds": 0.0, "buckets": {}}
-        )
-        suffix, value = match["name"][len(GC_PAUSES_METRIC) :], float(match["value"])
-        if suffix == "_count":
-            reading["passes"] = value
-        elif suffix == "_sum":
-            reading["seconds"] = value
-        elif suffix == "_bucket":
-            reading["buckets"][float(labels["le"])] = value
+        for sample in family.samples:
+            reading = readings.setdefault(
+                sample.labels["generation"], {"passes": 0.0, "seconds": 0.0, "buckets": {}}
+            )
+            suffix = sample.name[len(GC_PAUSES_METRIC) :]
+            if suffix == "_count":
+                reading["passes"] = sample.value
+            elif suffix == "_sum":
+                reading["seconds"] = sample.value
+            elif suffix == "_bucket":
+                reading["buckets"][float(sample.labels["le"])] = sample.value
     return readings
 
 
